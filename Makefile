@@ -1,0 +1,36 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck pytest services browser bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)  ## the example blog at http://127.0.0.1:5000 on SQLite, offline
+	$(BIN)/flask --app examples.blog:create_app run --debug --host 127.0.0.1 --port 5000
+
+test: $(STAMP) services browser lint typecheck pytest  ## everything CI checks
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+services:  ## start PostgreSQL and Redis where this machine has them but they are down
+	@bash scripts/ensure-services.sh
+
+browser:  ## Debian's Chromium for the browser tests (Playwright cannot download one here)
+	@bash scripts/ensure-chromium.sh
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache

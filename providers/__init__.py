@@ -1,0 +1,1 @@
+"""Provider adapters for Flask-Social-Auth, registered through entry points."""

@@ -1,0 +1,157 @@
+"""Typed settings read once from ``app.config`` and validated with messages naming the key."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import timedelta
+from typing import Any
+
+from .errors import ConfigError
+
+PREFIX = "SOCIAL_AUTH_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Each field ``foo_bar`` is read from ``SOCIAL_AUTH_FOO_BAR``."""
+
+    database_uri: str
+    providers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    url_prefix: str = "/auth"
+    guest: bool = True
+    guest_verify_email: bool = False
+    link_by_verified_email: bool = False
+    dev_provider: bool = False
+    session_lifetime: timedelta = timedelta(days=30)
+    session_idle: timedelta = timedelta(days=7)
+    mailer: str | object = "console"
+    mail_server: str = "localhost"
+    mail_port: int = 25
+    mail_sender: str = "no-reply@localhost"
+    admin_check: str | Callable[[], bool] | None = None
+    redis_url: str | None = None
+    trusted_origins: tuple[str, ...] = ()
+    database_engine_options: Mapping[str, Any] = field(default_factory=dict)
+
+
+def config_key(field_name: str) -> str:
+    return PREFIX + field_name.upper()
+
+
+KNOWN_KEYS = frozenset(config_key(f.name) for f in fields(Settings))
+
+
+def load_settings(config: Mapping[str, Any], *, debug: bool, instance_path: str) -> Settings:
+    """Build ``Settings`` from a Flask config, raising ``ConfigError`` for the first bad key."""
+    if not config.get("SECRET_KEY"):
+        raise ConfigError("SECRET_KEY", "is required: it signs the commenter's cookies and links")
+    _refuse_unknown_keys(config)
+    values: dict[str, Any] = {
+        "database_uri": "sqlite:///" + os.path.join(instance_path, "social_auth.sqlite3"),
+        "dev_provider": debug,
+        "mailer": "console" if debug else "smtp",
+    }
+    for f in fields(Settings):
+        key = config_key(f.name)
+        if key in config:
+            values[f.name] = _coerce(key, f.name, config[key])
+    _check_prefix(values.get("url_prefix", "/auth"))
+    return Settings(**values)
+
+
+def _refuse_unknown_keys(config: Mapping[str, Any]) -> None:
+    for key in config:
+        if isinstance(key, str) and key.startswith(PREFIX) and key not in KNOWN_KEYS:
+            close = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            raise ConfigError(key, f"is not a Flask-Social-Auth setting{hint}")
+
+
+_BOOLS = {"guest", "guest_verify_email", "link_by_verified_email", "dev_provider"}
+_DURATIONS = {"session_lifetime", "session_idle"}
+_STRINGS = {"database_uri", "url_prefix", "mail_server", "mail_sender"}
+_OPTIONAL_STRINGS = {"redis_url"}
+
+
+def _coerce(key: str, name: str, value: Any) -> Any:
+    if name in _BOOLS:
+        if not isinstance(value, bool):
+            raise ConfigError(key, f"must be True or False, not {value!r}")
+        return value
+    if name in _DURATIONS:
+        return _duration(key, value)
+    if name in _STRINGS:
+        if not isinstance(value, str) or not value:
+            raise ConfigError(key, f"must be a non-empty string, not {value!r}")
+        return value
+    if name in _OPTIONAL_STRINGS:
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(key, f"must be a string or None, not {value!r}")
+        return value or None
+    if name == "mail_port":
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
+            raise ConfigError(key, f"must be a port number, not {value!r}")
+        return value
+    if name in ("providers", "database_engine_options"):
+        return _mapping_of(key, value, nested=name == "providers")
+    if name == "trusted_origins":
+        return _origins(key, value)
+    if name == "mailer":
+        if isinstance(value, str) and value not in ("console", "smtp"):
+            raise ConfigError(key, f"must be 'console', 'smtp' or a Mailer object, not {value!r}")
+        return value
+    if name == "admin_check":
+        if value is not None and not callable(value) and not (
+            isinstance(value, str) and ":" in value
+        ):
+            raise ConfigError(key, "must be a callable or a 'module:function' string")
+        return value
+    return value  # pragma: no cover - every field is handled above
+
+
+def _duration(key: str, value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        raise ConfigError(key, f"must be a timedelta or a number of seconds, not {value!r}")
+    if seconds <= 0:
+        raise ConfigError(key, "must be positive")
+    return timedelta(seconds=seconds)
+
+
+def _mapping_of(key: str, value: Any, *, nested: bool) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(key, f"must be a dict, not {type(value).__name__}")
+    if nested:
+        for name, settings in value.items():
+            if not isinstance(name, str) or not name.isidentifier():
+                raise ConfigError(key, f"provider name {name!r} must be a simple identifier")
+            if not isinstance(settings, Mapping):
+                raise ConfigError(f"{key}[{name!r}]", "must be a dict of settings")
+    return dict(value)
+
+
+def _origins(key: str, value: Any) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple | set | frozenset):
+        raise ConfigError(key, "must be a list of origins such as 'https://blog.example'")
+    origins = []
+    for origin in items:
+        if not isinstance(origin, str) or not origin.startswith(("https://", "http://")) or (
+            origin.count("/") != 2
+        ):
+            raise ConfigError(key, f"{origin!r} is not an origin such as 'https://blog.example'")
+        origins.append(origin)
+    return tuple(origins)
+
+
+def _check_prefix(prefix: str) -> None:
+    if not prefix.startswith("/") or (prefix.endswith("/") and prefix != "/"):
+        raise ConfigError(
+            config_key("url_prefix"), f"must start with '/' and not end with one: {prefix!r}"
+        )

@@ -1,0 +1,105 @@
+"""One tree of errors; each carries what a page or a CLI needs to explain it."""
+
+from __future__ import annotations
+
+
+class SocialAuthError(Exception):
+    """Base of every error this package raises on purpose."""
+
+    #: HTTP status a view answers with when this error reaches it.
+    status: int = 400
+    #: Short machine-readable code, stable across releases.
+    code: str = "social_auth_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigError(SocialAuthError):
+    """The app's configuration is wrong; raised once, at ``init_app``."""
+
+    code = "config_error"
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+
+
+class NotFound(SocialAuthError):
+    """A commenter or identity that the caller named does not exist."""
+
+    status = 404
+    code = "not_found"
+
+
+class StoreConflict(SocialAuthError):
+    """A store operation would break an invariant (for example, remove the last sign-in)."""
+
+    status = 409
+    code = "conflict"
+
+
+class LastSignInMethod(StoreConflict):
+    """Unlinking this identity would leave the commenter no way to sign in."""
+
+    code = "last_sign_in_method"
+
+
+class AccountConflict(StoreConflict):
+    """The identity being connected already belongs to another commenter."""
+
+    code = "account_conflict"
+
+    def __init__(self, provider: str, subject: str, owner_public_id: str) -> None:
+        super().__init__(f"This {provider} account is already linked to another commenter.")
+        self.provider = provider
+        self.subject = subject
+        self.owner_public_id = owner_public_id
+
+
+class CommenterBlocked(SocialAuthError):
+    """The commenter is blocked and may not sign in or comment."""
+
+    status = 403
+    code = "blocked"
+
+
+class SignInError(SocialAuthError):
+    """A sign-in could not be completed; the commenter sees ``message``."""
+
+    code = "sign_in_failed"
+
+
+class StateMismatch(SignInError):
+    """The callback's state is missing, unknown, replayed or for another provider."""
+
+    code = "state_mismatch"
+
+
+class SignInCancelled(SignInError):
+    """The commenter (or the provider on their behalf) cancelled the sign-in."""
+
+    code = "cancelled"
+
+
+class ProviderError(SignInError):
+    """The provider failed: timeout, 5xx, malformed answer, invalid token."""
+
+    status = 502
+    code = "provider_error"
+
+    def __init__(self, provider: str, message: str, *, status: int = 502) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.status = status
+
+
+class InvalidInput(SocialAuthError):
+    """A form or query value was rejected; ``field`` names it."""
+
+    code = "invalid_input"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field

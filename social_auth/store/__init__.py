@@ -1,0 +1,6 @@
+"""The commenter identity store: models and the ``IdentityStore`` over SQLAlchemy."""
+
+from .models import AuditEvent, Base, Commenter, Identity
+from .store import IdentityStore, SignIn
+
+__all__ = ["AuditEvent", "Base", "Commenter", "Identity", "IdentityStore", "SignIn"]

@@ -1,0 +1,164 @@
+"""The three tables of the identity store, as typed SQLAlchemy 2 models."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to the identity store")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_public_id() -> str:
+    """Opaque, unguessable id shown to the world instead of the row id."""
+    return secrets.token_urlsafe(12)
+
+
+IdType = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Commenter(Base):
+    """A person who comments; owns zero or more identities."""
+
+    __tablename__ = "social_auth_commenter"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(320))
+    #: ``email`` in the form compared for linking decisions (see ``normalise_email``).
+    email_key: Mapped[str | None] = mapped_column(String(320), index=True)
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    website: Mapped[str | None] = mapped_column(String(500))
+    avatar_url: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    merged_into_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("social_auth_commenter.id", ondelete="SET NULL")
+    )
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    identities: Mapped[list[Identity]] = relationship(
+        back_populates="commenter", lazy="selectin", order_by="Identity.id"
+    )
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_guest(self) -> bool:
+        return not self.identities
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
+
+    def is_blocked_at(self, now: datetime) -> bool:
+        if self.blocked_at is None:
+            return False
+        return self.blocked_until is None or self.blocked_until > now
+
+    @property
+    def is_blocked(self) -> bool:
+        return self.is_blocked_at(utcnow())
+
+    def __repr__(self) -> str:
+        return f"<Commenter {self.public_id} {self.display_name!r}>"
+
+
+class Identity(Base):
+    """One (provider, subject) a provider vouched for, owned by one commenter."""
+
+    __tablename__ = "social_auth_identity"
+    __table_args__ = (UniqueConstraint("provider", "subject", name="uq_social_auth_identity_key"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    commenter_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("social_auth_commenter.id", ondelete="CASCADE"), index=True
+    )
+    provider: Mapped[str] = mapped_column(String(64))
+    #: Compared exactly as issued; a collation-independent binary comparison on every backend.
+    subject: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(320))
+    email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    username: Mapped[str | None] = mapped_column(String(200))
+    profile_url: Mapped[str | None] = mapped_column(String(1000))
+    avatar_url: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    commenter: Mapped[Commenter] = relationship(back_populates="identities", lazy="raise")
+
+    def __repr__(self) -> str:
+        return f"<Identity {self.provider}:{self.subject}>"
+
+
+class AuditEvent(Base):
+    """A record of an admin action, merge, block or erasure."""
+
+    __tablename__ = "social_auth_audit_event"
+    __table_args__ = (Index("ix_social_auth_audit_event_commenter", "commenter_id", "id"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    commenter_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("social_auth_commenter.id", ondelete="SET NULL")
+    )
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

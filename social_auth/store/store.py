@@ -1,0 +1,515 @@
+"""``IdentityStore``: every read and write of commenters, identities and the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from sqlalchemy import Engine, Select, create_engine, event, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from ..emails import email_key
+from ..errors import AccountConflict, LastSignInMethod, NotFound, StoreConflict
+from ..provider import Profile
+from .models import AuditEvent, Base, Commenter, Identity, utcnow
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+VERSION_TABLE = "social_auth_alembic_version"
+
+
+class SignIn(NamedTuple):
+    """What ``IdentityStore.sign_in`` did: the commenter, the identity, and whether it was new."""
+
+    commenter: Commenter
+    identity: Identity
+    created: bool
+
+
+def make_engine(url: str, **options: Any) -> Engine:
+    """An engine with the settings the store relies on (foreign keys and WAL on SQLite)."""
+    engine = create_engine(url, **options)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+class IdentityStore:
+    """Commenters and their identities. Every method runs in its own transaction and returns
+    detached objects whose identities are loaded, so callers may keep them after it returns."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def from_url(cls, url: str, **engine_options: Any) -> IdentityStore:
+        return cls(make_engine(url, **engine_options))
+
+    # -- schema ---------------------------------------------------------------------------
+
+    def upgrade_schema(self, revision: str = "head") -> None:
+        """Create or upgrade the tables with the package's Alembic migrations."""
+        from alembic import command
+
+        with self.engine.begin() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def get(self, commenter_id: int) -> Commenter | None:
+        with self._sessions() as s:
+            return s.get(Commenter, commenter_id)
+
+    def get_by_public_id(self, public_id: str) -> Commenter | None:
+        with self._sessions() as s:
+            return s.scalar(select(Commenter).where(Commenter.public_id == public_id))
+
+    def require(self, public_id: str) -> Commenter:
+        """Like ``get_by_public_id`` but raises ``NotFound`` with a message naming the id."""
+        commenter = self.get_by_public_id(public_id)
+        if commenter is None:
+            raise NotFound(f"No commenter with id {public_id!r}.")
+        return commenter
+
+    def find_identity(self, provider: str, subject: str) -> Identity | None:
+        with self._sessions() as s:
+            return s.scalar(_identity_query(provider, subject))
+
+    def get_identity(self, identity_id: int) -> Identity | None:
+        with self._sessions() as s:
+            return s.get(Identity, identity_id)
+
+    def find_verified_by_email(self, email: str) -> Commenter | None:
+        """The live commenter whose verified email matches ``email`` for linking, if exactly one."""
+        key = email_key(email)
+        if key is None:
+            return None
+        with self._sessions() as s:
+            found = s.scalars(
+                select(Commenter)
+                .where(
+                    Commenter.email_key == key,
+                    Commenter.email_verified_at.is_not(None),
+                    Commenter.merged_into_id.is_(None),
+                    Commenter.erased_at.is_(None),
+                )
+                .limit(2)
+            ).all()
+        return found[0] if len(found) == 1 else None
+
+    def search(self, query: str, limit: int = 50) -> list[Commenter]:
+        """Commenters whose name, email, public id, or an identity's subject or username match."""
+        query = query.strip()
+        with self._sessions() as s:
+            stmt = select(Commenter).order_by(Commenter.id.desc()).limit(limit)
+            if query:
+                pattern = "%" + _escape_like(query.lower()) + "%"
+                by_identity = select(Identity.commenter_id).where(
+                    or_(
+                        Identity.subject == query,
+                        func.lower(Identity.username).like(pattern, escape="\\"),
+                        func.lower(Identity.email).like(pattern, escape="\\"),
+                    )
+                )
+                stmt = stmt.where(
+                    or_(
+                        Commenter.public_id == query,
+                        func.lower(Commenter.display_name).like(pattern, escape="\\"),
+                        func.lower(Commenter.email).like(pattern, escape="\\"),
+                        Commenter.id.in_(by_identity),
+                    )
+                )
+            return list(s.scalars(stmt))
+
+    def audit_log(self, commenter: Commenter, limit: int = 200) -> list[AuditEvent]:
+        with self._sessions() as s:
+            stmt = (
+                select(AuditEvent)
+                .where(AuditEvent.commenter_id == commenter.id)
+                .order_by(AuditEvent.id.desc())
+                .limit(limit)
+            )
+            return list(s.scalars(stmt))
+
+    # -- sign-in and identities ------------------------------------------------------------
+
+    def sign_in(self, profile: Profile) -> SignIn:
+        """The commenter owning ``profile``'s identity, creating both if it is new.
+
+        Safe under concurrency: when two first sign-ins race, the loser's insert fails on the
+        unique (provider, subject) key, its whole transaction (commenter included) rolls back,
+        and it reads the winner's row. It never attaches the identity to another commenter.
+        """
+        for _attempt in range(3):
+            known = self._touch_identity(profile)
+            if known is not None:
+                return known
+            try:
+                return self._create_from_profile(profile)
+            except IntegrityError:
+                continue  # another transaction created it first: read theirs
+        raise StoreConflict(f"Could not record the {profile.provider} sign-in; try again.")
+
+    def _touch_identity(self, profile: Profile) -> SignIn | None:
+        now = utcnow()
+        with self._sessions() as s, s.begin():
+            identity = s.scalar(_identity_query(profile.provider, profile.subject))
+            if identity is None:
+                return None
+            _refresh_identity(identity, profile, now)
+            commenter = s.get_one(Commenter, identity.commenter_id)
+            commenter.last_seen_at = now
+        return SignIn(commenter, identity, False)
+
+    def _create_from_profile(self, profile: Profile) -> SignIn:
+        now = utcnow()
+        with self._sessions() as s, s.begin():
+            commenter = Commenter(
+                display_name=profile.display_name or profile.username or "",
+                email=profile.email,
+                email_key=email_key(profile.email),
+                email_verified_at=now if profile.email_verified else None,
+                avatar_url=profile.avatar_url,
+                website=profile.profile_url,
+                last_seen_at=now,
+                identities=[],
+            )
+            identity = _new_identity(profile, now)
+            commenter.identities.append(identity)
+            s.add(commenter)
+            s.flush()
+        return SignIn(commenter, identity, True)
+
+    def create_guest(
+        self,
+        display_name: str,
+        email: str | None,
+        website: str | None = None,
+        avatar_url: str | None = None,
+    ) -> Commenter:
+        """A commenter with no identity; its email is unverified until proven."""
+        with self._sessions() as s, s.begin():
+            commenter = Commenter(
+                display_name=display_name,
+                email=email,
+                email_key=email_key(email),
+                website=website,
+                avatar_url=avatar_url,
+                last_seen_at=utcnow(),
+                identities=[],
+            )
+            s.add(commenter)
+        return commenter
+
+    def update_guest(
+        self,
+        commenter: Commenter,
+        display_name: str,
+        email: str | None,
+        website: str | None,
+        avatar_url: str | None,
+    ) -> Commenter:
+        """Change a guest's details; a changed email loses its verification."""
+        with self._sessions() as s, s.begin():
+            row = _lock(s, commenter.id)
+            if email_key(email) != row.email_key:
+                row.email_verified_at = None
+            row.display_name = display_name
+            row.email = email
+            row.email_key = email_key(email)
+            row.website = website
+            row.avatar_url = avatar_url
+        return self._reload(commenter.id)
+
+    def mark_email_verified(self, commenter: Commenter, email: str) -> Commenter:
+        """Record that the commenter proved ``email``; it becomes their email."""
+        with self._sessions() as s, s.begin():
+            row = _lock(s, commenter.id)
+            row.email = email
+            row.email_key = email_key(email)
+            row.email_verified_at = utcnow()
+        return self._reload(commenter.id)
+
+    def link(self, commenter: Commenter, profile: Profile, *, actor: str = "commenter") -> Identity:
+        """Attach ``profile``'s identity to ``commenter``.
+
+        Linking an identity the commenter already has only refreshes it; one that belongs to
+        someone else raises ``AccountConflict`` and changes nothing.
+        """
+        now = utcnow()
+        try:
+            with self._sessions() as s, s.begin():
+                owner = _lock(s, commenter.id)
+                existing = s.scalar(_identity_query(profile.provider, profile.subject))
+                if existing is not None:
+                    if existing.commenter_id != owner.id:
+                        other = s.get_one(Commenter, existing.commenter_id)
+                        raise AccountConflict(profile.provider, profile.subject, other.public_id)
+                    _refresh_identity(existing, profile, now)
+                    return existing
+                identity = _new_identity(profile, now)
+                identity.commenter_id = owner.id
+                s.add(identity)
+                s.flush()
+                _audit(s, actor, "link", owner.id, provider=profile.provider, identity=identity.id)
+                return identity
+        except IntegrityError as exc:
+            found = self.find_identity(profile.provider, profile.subject)
+            if found is not None and found.commenter_id == commenter.id:
+                return found
+            owner_id = self._public_id_of(found.commenter_id) if found else "?"
+            raise AccountConflict(profile.provider, profile.subject, owner_id) from exc
+
+    def unlink(self, identity: Identity, *, actor: str = "commenter") -> None:
+        """Remove ``identity``; refuses when it is the commenter's last way to sign in."""
+        with self._sessions() as s, s.begin():
+            owner = _lock(s, identity.commenter_id)
+            row = s.get(Identity, identity.id)
+            if row is None or row.commenter_id != owner.id:
+                raise NotFound("That connected account no longer exists.")
+            if _sign_in_methods(owner) <= 1:
+                raise LastSignInMethod(
+                    "This is the commenter's only way to sign in; connect another account first."
+                )
+            s.delete(row)
+            _audit(s, actor, "unlink", owner.id, provider=row.provider, identity=row.id)
+
+    # -- admin actions -------------------------------------------------------------------
+
+    def merge(self, source: Commenter, target: Commenter, *, actor: str = "system") -> Commenter:
+        """Move everything of ``source`` into ``target`` in one transaction.
+
+        ``source`` stays as a tombstone pointing at ``target`` so host data keyed by its public
+        id can follow, and its sessions are revoked.
+        """
+        if source.id == target.id:
+            raise StoreConflict("A commenter cannot be merged into itself.")
+        with self._sessions() as s, s.begin():
+            # Lock in id order so two opposite merges cannot deadlock.
+            first, second = sorted((source.id, target.id))
+            rows = {first: _lock(s, first), second: _lock(s, second)}
+            src, dst = rows[source.id], rows[target.id]
+            for row in (src, dst):
+                if row.merged_into_id is not None or row.erased_at is not None:
+                    raise StoreConflict(f"Commenter {row.public_id} was merged or erased already.")
+            moved = [i.id for i in src.identities]
+            s.execute(
+                update(Identity).where(Identity.commenter_id == src.id).values(commenter_id=dst.id)
+            )
+            s.execute(
+                update(Commenter)
+                .where(Commenter.merged_into_id == src.id)
+                .values(merged_into_id=dst.id)
+            )
+            filled = _fill_blanks(dst, src)
+            src.merged_into_id = dst.id
+            src.session_version += 1
+            details = {
+                "source": src.public_id,
+                "target": dst.public_id,
+                "identities": moved,
+                "filled": filled,
+            }
+            _audit(s, actor, "merge", dst.id, **details)
+            _audit(s, actor, "merged_into", src.id, **details)
+        return self._reload(target.id)
+
+    def block(
+        self, commenter: Commenter, until: datetime | None = None, *, actor: str = "system"
+    ) -> Commenter:
+        """Block every identity of the commenter and end all their sessions."""
+        with self._sessions() as s, s.begin():
+            row = _lock(s, commenter.id)
+            row.blocked_at = utcnow()
+            row.blocked_until = until
+            row.session_version += 1
+            _audit(s, actor, "block", row.id, until=until.isoformat() if until else None)
+        return self._reload(commenter.id)
+
+    def unblock(self, commenter: Commenter, *, actor: str = "system") -> Commenter:
+        with self._sessions() as s, s.begin():
+            row = _lock(s, commenter.id)
+            row.blocked_at = None
+            row.blocked_until = None
+            _audit(s, actor, "unblock", row.id)
+        return self._reload(commenter.id)
+
+    def bump_session_version(self, commenter: Commenter) -> int:
+        """End every session of the commenter; returns the new version."""
+        with self._sessions() as s, s.begin():
+            version: int | None = s.scalar(
+                update(Commenter)
+                .where(Commenter.id == commenter.id)
+                .values(session_version=Commenter.session_version + 1)
+                .returning(Commenter.session_version)
+            )
+        if version is None:
+            raise NotFound(f"No commenter with id {commenter.public_id!r}.")
+        return version
+
+    def export(self, commenter: Commenter) -> dict[str, Any]:
+        """Everything held about the commenter, as JSON-ready data."""
+        row = self._reload(commenter.id)
+        return {
+            "commenter": {
+                "id": row.public_id,
+                "display_name": row.display_name,
+                "email": row.email,
+                "email_verified_at": _iso(row.email_verified_at),
+                "website": row.website,
+                "avatar_url": row.avatar_url,
+                "created_at": _iso(row.created_at),
+                "last_seen_at": _iso(row.last_seen_at),
+                "blocked_at": _iso(row.blocked_at),
+                "blocked_until": _iso(row.blocked_until),
+            },
+            "identities": [
+                {
+                    "provider": i.provider,
+                    "subject": i.subject,
+                    "email": i.email,
+                    "email_verified": i.email_verified,
+                    "display_name": i.display_name,
+                    "username": i.username,
+                    "profile_url": i.profile_url,
+                    "avatar_url": i.avatar_url,
+                    "created_at": _iso(i.created_at),
+                    "last_sign_in_at": _iso(i.last_sign_in_at),
+                }
+                for i in row.identities
+            ],
+            "audit_events": [
+                {
+                    "action": e.action,
+                    "actor": e.actor,
+                    "details": e.details,
+                    "time": _iso(e.created_at),
+                }
+                for e in self.audit_log(row)
+            ],
+        }
+
+    def erase(self, commenter: Commenter, *, actor: str = "system") -> Commenter:
+        """Remove personal data and identities, keeping a tombstone for the host's comments."""
+        with self._sessions() as s, s.begin():
+            row = _lock(s, commenter.id)
+            removed = len(row.identities)
+            for identity in list(row.identities):
+                s.delete(identity)
+            row.display_name = ""
+            row.email = None
+            row.email_key = None
+            row.email_verified_at = None
+            row.website = None
+            row.avatar_url = None
+            row.erased_at = utcnow()
+            row.session_version += 1
+            _audit(s, actor, "erase", row.id, identities_removed=removed)
+        return self._reload(commenter.id)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _reload(self, commenter_id: int) -> Commenter:
+        commenter = self.get(commenter_id)
+        if commenter is None:
+            raise NotFound("That commenter no longer exists.")
+        return commenter
+
+    def _public_id_of(self, commenter_id: int) -> str:
+        commenter = self.get(commenter_id)
+        return commenter.public_id if commenter else "?"
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A SQLAlchemy session on the store's engine, for host code and admin views."""
+        with self._sessions() as s:
+            yield s
+
+
+def alembic_config() -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def _identity_query(provider: str, subject: str) -> Select[Identity]:
+    return select(Identity).where(Identity.provider == provider, Identity.subject == subject)
+
+
+def _lock(s: Session, commenter_id: int) -> Commenter:
+    row = s.scalar(
+        select(Commenter)
+        .where(Commenter.id == commenter_id)
+        .options(selectinload(Commenter.identities))
+        .with_for_update()
+    )
+    if row is None:
+        raise NotFound("That commenter no longer exists.")
+    return row
+
+
+def _new_identity(profile: Profile, now: datetime) -> Identity:
+    identity = Identity(provider=profile.provider, subject=profile.subject, created_at=now)
+    _refresh_identity(identity, profile, now)
+    return identity
+
+
+def _refresh_identity(identity: Identity, profile: Profile, now: datetime) -> None:
+    identity.email = profile.email
+    identity.email_verified = profile.email_verified
+    identity.display_name = profile.display_name
+    identity.username = profile.username
+    identity.profile_url = profile.profile_url
+    identity.avatar_url = profile.avatar_url
+    identity.last_sign_in_at = now
+
+
+def _sign_in_methods(commenter: Commenter) -> int:
+    """Identities, plus a verified email (a magic link signs the commenter in)."""
+    return len(commenter.identities) + (1 if commenter.email_verified_at is not None else 0)
+
+
+def _fill_blanks(target: Commenter, source: Commenter) -> list[str]:
+    """Copy fields the target lacks from the source; a verified email only replaces none."""
+    filled = []
+    for name in ("display_name", "website", "avatar_url"):
+        if not getattr(target, name) and getattr(source, name):
+            setattr(target, name, getattr(source, name))
+            filled.append(name)
+    if target.email is None and source.email is not None:
+        target.email = source.email
+        target.email_key = source.email_key
+        target.email_verified_at = source.email_verified_at
+        filled.append("email")
+    return filled
+
+
+def _audit(s: Session, actor: str, action: str, commenter_id: int, **details: Any) -> None:
+    s.add(AuditEvent(actor=actor, action=action, commenter_id=commenter_id, details=details))
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+__all__ = ["Base", "IdentityStore", "SignIn", "make_engine"]

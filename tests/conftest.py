@@ -1,0 +1,80 @@
+"""Shared fixtures: the identity store on SQLite and on PostgreSQL, each run in its own schema."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from social_auth.store import Base, IdentityStore
+
+POSTGRES_URL = os.environ.get(
+    "SOCIAL_AUTH_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def missing_part(reason: str) -> None:
+    """Skip for a developer without the part; fail under CI, where every part must be there."""
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set and a required part is missing: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def _postgres_store() -> Iterator[IdentityStore]:
+    schema = f"sa_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = IdentityStore.from_url(POSTGRES_URL, connect_args={"connect_timeout": 3})
+        with admin.engine.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # any failure to reach the server means "no PostgreSQL here"
+        missing_part(f"PostgreSQL at {POSTGRES_URL} is unreachable: {exc.__class__.__name__}")
+    store = IdentityStore.from_url(
+        POSTGRES_URL,
+        connect_args={"options": f"-csearch_path={schema}"},
+        pool_size=20,
+        max_overflow=10,
+    )
+    try:
+        store.upgrade_schema()
+        yield store
+    finally:
+        store.engine.dispose()
+        with admin.engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.engine.dispose()
+
+
+def _sqlite_store(path: Path) -> Iterator[IdentityStore]:
+    store = IdentityStore.from_url(f"sqlite:///{path / 'store.sqlite3'}")
+    store.upgrade_schema()
+    yield store
+    store.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_store() -> Iterator[IdentityStore]:
+    yield from _postgres_store()
+
+
+@pytest.fixture(scope="session")
+def sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IdentityStore]:
+    yield from _sqlite_store(tmp_path_factory.mktemp("sqlite"))
+
+
+def empty_tables(store: IdentityStore) -> None:
+    with store.engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest) -> Iterator[IdentityStore]:
+    """A migrated, empty identity store on each backend."""
+    chosen: IdentityStore = request.getfixturevalue(f"{request.param}_store")
+    empty_tables(chosen)
+    yield chosen
+    empty_tables(chosen)

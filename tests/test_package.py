@@ -1,0 +1,75 @@
+"""Package boundaries, and a wheel that carries everything the package needs at run time."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FLASK_MODULES = {"views.py", "session.py", "admin.py", "cli.py", "extension.py", "testing.py"}
+
+
+def imported_modules(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def core_files() -> list[Path]:
+    return sorted((ROOT / "social_auth").rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", core_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_core_never_imports_the_provider_adapters(path: Path):
+    assert not {m for m in imported_modules(path) if m.split(".")[0] == "providers"}
+
+
+@pytest.mark.parametrize("path", core_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_only_the_flask_layer_imports_flask(path: Path):
+    if path.name in FLASK_MODULES and path.parent.name == "social_auth":
+        return
+    assert not {m for m in imported_modules(path) if m.split(".")[0] == "flask"}
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "providers").glob("*.py")), ids=lambda p: p.name)
+def test_adapters_import_only_the_provider_base_and_errors(path: Path):
+    ours = {m for m in imported_modules(path) if m.split(".")[0] == "social_auth"}
+    assert ours <= {"social_auth.provider", "social_auth.errors"}
+
+
+def test_importing_social_auth_loads_no_adapter():
+    code = "import sys, social_auth; print(any(m.split('.')[0] == 'providers' for m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_templates_migrations_and_type_marker(tmp_path: Path):
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("flask_social_auth-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "social_auth/py.typed" in names and "providers/py.typed" in names
+    assert "social_auth/store/migrations/env.py" in names
+    assert any(n.startswith("social_auth/store/migrations/versions/0001") for n in names)
+    assert any(n.startswith("social_auth/templates/social_auth/") for n in names)
+    # The wheel alone (zip import, from a folder without the source tree) is importable.
+    code = f"import sys; sys.path.insert(0, {str(wheel)!r}); import social_auth, providers; print(social_auth.__file__)"
+    out = subprocess.run(
+        [sys.executable, "-I", "-c", code], capture_output=True, text=True, cwd=tmp_path, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    assert str(wheel) in out.stdout
