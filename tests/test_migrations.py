@@ -11,7 +11,9 @@ from social_auth.store import Base, IdentityStore
 from social_auth.store.store import VERSION_TABLE
 
 
-@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def test_migrated_schema_matches_the_models(request: pytest.FixtureRequest, backend: str):
     store: IdentityStore = request.getfixturevalue(f"{backend}_store")
     with store.engine.connect() as conn:

@@ -47,7 +47,9 @@ def test_adapters_import_only_the_provider_base_and_errors(path: Path):
 
 
 def test_importing_social_auth_loads_no_adapter():
-    code = "import sys, social_auth; print(any(m.split('.')[0] == 'providers' for m in sys.modules))"
+    code = (
+        "import sys, social_auth; print(any(m.split('.')[0] == 'providers' for m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -55,8 +57,18 @@ def test_importing_social_auth_loads_no_adapter():
 @pytest.mark.slow
 def test_the_wheel_ships_templates_migrations_and_type_marker(tmp_path: Path):
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(tmp_path), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
         check=True,
         capture_output=True,
     )
@@ -67,9 +79,16 @@ def test_the_wheel_ships_templates_migrations_and_type_marker(tmp_path: Path):
     assert any(n.startswith("social_auth/store/migrations/versions/0001") for n in names)
     assert any(n.startswith("social_auth/templates/social_auth/") for n in names)
     # The wheel alone (zip import, from a folder without the source tree) is importable.
-    code = f"import sys; sys.path.insert(0, {str(wheel)!r}); import social_auth, providers; print(social_auth.__file__)"
+    code = (
+        f"import sys; sys.path.insert(0, {str(wheel)!r});"
+        "import social_auth, providers; print(social_auth.__file__)"
+    )
     out = subprocess.run(
-        [sys.executable, "-I", "-c", code], capture_output=True, text=True, cwd=tmp_path, check=False
+        [sys.executable, "-I", "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
     )
     assert out.returncode == 0, out.stderr
     assert str(wheel) in out.stdout

@@ -109,9 +109,7 @@ class StoreContract:
         store.sign_in(github(email="victim@example.com", email_verified=False))
         assert store.find_verified_by_email("victim@example.com") is None
 
-    def test_search_matches_name_email_subject_username_and_public_id(
-        self, store: IdentityStore
-    ):
+    def test_search_matches_name_email_subject_username_and_public_id(self, store: IdentityStore):
         jane = store.sign_in(google()).commenter
         cat = store.sign_in(github()).commenter
         guest = store.create_guest("Bob Guest", "bob@example.org")
@@ -171,7 +169,7 @@ class StoreContract:
         assert len(store.get(jane.id).identities) == 1  # type: ignore[union-attr]
 
     def test_unlink_refuses_the_last_sign_in_method(self, store: IdentityStore):
-        cat, identity, _ = store.sign_in(github())
+        _cat, identity, _ = store.sign_in(github())
         with pytest.raises(LastSignInMethod):
             store.unlink(identity)
         assert store.find_identity("github", "583231") is not None
