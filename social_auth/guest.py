@@ -47,9 +47,9 @@ class GuestDetails:
 
 
 def _bad_character(text: str) -> bool:
-    # Cc: control characters (NUL, CR, LF, …); Cf: format characters, which include the bidi
-    # overrides (U+202A–E, U+2066–9) and the zero-width ones (U+200B–D, U+2060, U+FEFF) used to
-    # disguise a name.
+    # Cc: control characters (NUL, CR, LF, ...); Cf: format characters, which include the
+    # bidi overrides (U+202A to E, U+2066 to 9) and the zero-width ones (U+200B to D, U+2060,
+    # U+FEFF) used to disguise a name.
     return any(unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs") for ch in text)
 
 
@@ -136,7 +136,7 @@ class MagicLinks:
     single use without any server-side list of used tokens.
     """
 
-    def __init__(self, secret_keys: Sequence[str | bytes], max_age: int = LINK_MAX_AGE) -> None:
+    def __init__(self, secret_keys: Sequence[str], max_age: int = LINK_MAX_AGE) -> None:
         self._serializer = URLSafeTimedSerializer(list(secret_keys), salt=VERIFY_SALT)
         self.max_age = max_age
 

@@ -103,10 +103,11 @@ def cookie_name(base: str, *, secure: bool | None = None) -> str:
     return f"__Host-{base}" if (_secure() if secure is None else secure) else base
 
 
-def secret_keys(app: Flask) -> list[str | bytes]:
+def secret_keys(app: Flask) -> list[str]:
     # itsdangerous signs with the last key and accepts all of them, as Flask's session does.
     fallbacks = app.config.get("SECRET_KEY_FALLBACKS") or []
-    return [*fallbacks, app.config["SECRET_KEY"]]
+    keys: list[str] = [*fallbacks, app.config["SECRET_KEY"]]
+    return keys
 
 
 def _serializer(app: Flask, salt: str) -> URLSafeSerializer:
@@ -135,7 +136,8 @@ def decode_session(app: Flask, value: str) -> SessionData | None:
     if not (isinstance(data, list) and len(data) == 5):
         return None
     cid, version, issued, seen, provider = data
-    if not all(isinstance(x, int) and not isinstance(x, bool) for x in (cid, version, issued, seen)):
+    numbers = (cid, version, issued, seen)
+    if not all(isinstance(x, int) and not isinstance(x, bool) for x in numbers):
         return None
     if provider is not None and not isinstance(provider, str):
         return None

@@ -22,9 +22,9 @@ from .session import (
     CSRF_COOKIE,
     CSRF_SALT,
     SESSION_COOKIE,
-    secret_keys,
     cookie_name,
     encode_session,
+    secret_keys,
 )
 from .store import Commenter
 

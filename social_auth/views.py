@@ -26,6 +26,7 @@ from flask import (
 from flask.wrappers import Response
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
 
 from .emails import email_key
 from .errors import InvalidInput, SocialAuthError
@@ -188,7 +189,9 @@ def popup_result(
         message=message,
         next_url=data["next"],
         # Escaped for a <script type="application/json"> block: no "</" can close it.
-        data=Markup(json.dumps(data).replace("<", "\\u003c").replace(">", "\\u003e")),
+        data=Markup(  # noqa: S704 - JSON with < and > escaped, safe inside <script>
+            json.dumps(data).replace("<", "\\u003c").replace(">", "\\u003e")
+        ),
     )
     response = current_app.response_class(body, mimetype="text/html")
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -199,7 +202,7 @@ def popup_result(
 # -- routes ----------------------------------------------------------------------------------
 
 
-def _done(default_next: str = "/") -> Response:
+def _done(default_next: str = "/") -> BaseResponse:
     if wants_json():
         response = jsonify(me_payload())
         response.headers["Cache-Control"] = "no-store"
@@ -215,14 +218,14 @@ def me() -> Response:
 
 
 @bp.post("/guest")
-def guest() -> Response:
+def guest() -> BaseResponse:
     check_csrf()
     guest_sign_in(request.form)
     return _done()
 
 
 @bp.post("/logout")
-def logout() -> Response:
+def logout() -> BaseResponse:
     check_csrf()
     # Without JavaScript the Log Out button submits the whole comment form: keep the draft.
     field = request.form.get("social_auth_draft_field", "")
@@ -233,7 +236,7 @@ def logout() -> Response:
 
 
 @bp.post("/email/start")
-def email_start() -> Response:
+def email_start() -> BaseResponse:
     check_csrf()
     state = get_state()
     commenter = current_commenter
@@ -305,7 +308,7 @@ def verify_email(token: str) -> Response | str:
 
 
 @bp.post("/email/verify/<token>")
-def verify_email_confirm(token: str) -> Response:
+def verify_email_confirm(token: str) -> BaseResponse:
     check_csrf()
     claim = _links().read(token)
     store = get_state().store
@@ -354,7 +357,8 @@ def handle_error(error: SocialAuthError) -> Response:
         response = jsonify(body)
         response.status_code = status
         return response
-    return _message_page("Something went wrong" if status >= 500 else "Sorry", error.message, status)
+    title = "Something went wrong" if status >= 500 else "Sorry"
+    return _message_page(title, error.message, status)
 
 
 @bp.errorhandler(HTTPException)
