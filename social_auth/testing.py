@@ -83,10 +83,11 @@ def sign_out_client(client: FlaskClient) -> None:
     client.delete_cookie(cookie_name(SESSION_COOKIE, secure=False))
 
 
-def csrf_headers(client: FlaskClient) -> dict[str, str]:
-    """Give ``client`` a CSRF cookie and return the matching ``X-CSRF-Token`` header."""
+def csrf_headers(client: FlaskClient, *, secure: bool = False) -> dict[str, str]:
+    """Give ``client`` a CSRF cookie and return the matching ``X-CSRF-Token`` header
+    (``secure=True`` for requests made with an https ``base_url``)."""
     app = _app(client)
     secret = secrets.token_urlsafe(32)
-    client.set_cookie(cookie_name(CSRF_COOKIE, secure=False), secret)
+    client.set_cookie(cookie_name(CSRF_COOKIE, secure=secure), secret, secure=secure)
     token = URLSafeSerializer(secret_keys(app), salt=CSRF_SALT).dumps(secret)
     return {"X-CSRF-Token": token}
