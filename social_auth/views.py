@@ -361,8 +361,12 @@ def handle_error(error: SocialAuthError) -> Response:
     return _message_page(title, error.message, status)
 
 
-@bp.errorhandler(HTTPException)
-def _http_error(error: HTTPException) -> Response:
+def _http_error(error: HTTPException) -> Response | HTTPException:
+    # Registered on the app (routing errors such as 405 never reach a blueprint's handlers),
+    # but it answers only for our own URLs; the host's errors stay the host's.
+    prefix = get_state().settings.url_prefix.rstrip("/") + "/"
+    if not request.path.startswith(prefix):
+        return error
     status = error.code or 400
     message = error.description or error.name
     if wants_json():
@@ -377,3 +381,4 @@ def register(app: Flask) -> None:
     prefix = get_state(app).settings.url_prefix
     app.register_blueprint(bp, url_prefix=prefix)
     app.register_error_handler(SocialAuthError, handle_error)
+    app.register_error_handler(HTTPException, _http_error)
