@@ -57,6 +57,7 @@ def test_a_signed_in_commenter_sees_their_account_and_logs_out(
 def test_a_draft_survives_a_cancelled_sign_in(context: Any):
     page = context.new_page()
     page.goto(POST)
+    screenshot(page, "post-page-anonymous.png")
     page.fill("#comment", "Do not lose me")
     with page.expect_popup() as popup_info:
         page.get_by_role("link", name="Log in with Letterbox").click()

@@ -14,6 +14,10 @@
     var field = root.getAttribute("data-draft-field");
     this.textarea = field && this.form ? this.form.elements.namedItem(field) : null;
     this.restoreDraft();
+    // An avatar that cannot load (offline, blocked tracker) is hidden, not shown broken.
+    var avatar = this.$(".sa-avatar");
+    avatar.addEventListener("error", function () { avatar.hidden = true; });
+    if (avatar.complete && avatar.getAttribute("src") && avatar.naturalWidth === 0) avatar.hidden = true;
     root.addEventListener("click", this.onClick.bind(this));
     window.addEventListener("message", this.onMessage.bind(this));
   }
