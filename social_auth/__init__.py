@@ -17,6 +17,7 @@ from .errors import (
 )
 from .extension import SocialAuth, get_state
 from .provider import Capabilities, Profile, Provider
+from .session import current_commenter
 from .signals import (
     commenter_blocked,
     commenter_erased,
@@ -55,6 +56,7 @@ __all__ = [
     "commenter_signed_in",
     "commenter_signed_out",
     "commenters_merged",
+    "current_commenter",
     "get_state",
     "identity_linked",
     "identity_unlinked",

@@ -118,3 +118,34 @@ def test_messages_from_other_windows_are_ignored(context: Any):
     page.wait_for_timeout(300)
     assert page.locator(".sa-choose").is_visible()
     assert page.locator(".sa-status").inner_text() == ""
+
+
+def test_without_javascript_log_out_still_works_and_keeps_the_draft(
+    browser: Any, blog_server: tuple[Flask, str]
+):
+    app, base = blog_server
+    context = browser.new_context(base_url=base, java_script_enabled=False)
+    try:
+        commenter = make_commenter(app, display_name="No Script", provider="fakebook")
+        name, value = session_cookie(app, commenter, provider="fakebook")
+        context.add_cookies([{"name": name, "value": value, "url": base}])
+        page = context.new_page()
+        page.goto(POST)
+        assert "You are commenting using your Fakebook account." in page.inner_text(".sa-block")
+        page.fill("#comment", "Typed with scripts off")
+        page.get_by_role("button", name="Log Out").click()
+        page.wait_for_load_state()
+        assert page.locator(".sa-choose").is_visible()
+        assert page.input_value("#comment") == "Typed with scripts off"
+        # The provider links are plain links that work without the popup script too.
+        href = page.get_by_role("link", name="Log in with Fakebook").get_attribute("href")
+        assert href == f"/auth/login/fakebook?next=%2Fposts%2F{POST.rsplit('/', 1)[1]}&popup=1"
+    finally:
+        context.close()
+
+
+def test_the_popup_page_opened_without_an_opener_goes_back_to_next(context: Any):
+    page = context.new_page()
+    page.goto(f"/auth/login/letterbox?next={POST}&popup=1")
+    page.wait_for_url(f"**{POST}")
+    assert page.locator(".sa-choose").is_visible()
