@@ -43,8 +43,7 @@ DRAFT_MAX_AGE = 15 * 60
 MAX_COOKIE_BYTES = 3800
 
 _G_COMMENTER = "_social_auth_commenter"
-_G_OPS = "_social_auth_cookie_ops"
-_G_SESSION_DONE = "_social_auth_session_written"
+_G_PENDING = "_social_auth_pending_cookies"
 _G_CSRF = "_social_auth_csrf"
 
 
@@ -147,15 +146,21 @@ def decode_session(app: Flask, value: str) -> SessionData | None:
 # -- deferred cookie operations --------------------------------------------------------------
 
 
-def _defer(op: Callable[[Response], None]) -> None:
-    ops: list[Callable[[Response], None]] = g.setdefault(_G_OPS, [])
-    ops.append(op)
+def _pending() -> dict[str, Callable[[Response], None]]:
+    pending: dict[str, Callable[[Response], None]] = g.setdefault(_G_PENDING, {})
+    return pending
 
 
-def _apply(response: Response | None, op: Callable[[Response], None]) -> None:
+def _apply(response: Response | None, base: str, op: Callable[[Response], None]) -> None:
+    """Write cookie ``base`` now, or at the end of the request when ``response`` is None.
+
+    The last write of a cookie wins: signing in after a stale cookie was queued for deletion
+    must not have the new cookie deleted when the request ends.
+    """
     if response is None:
-        _defer(op)
+        _pending()[base] = op
     else:
+        _pending().pop(base, None)
         op(response)
 
 
@@ -181,7 +186,7 @@ def _delete_cookie(response: Response, base: str) -> None:
 
 def after_request(response: Response) -> Response:
     """Applies cookie changes queued during the request; registered by ``SocialAuth``."""
-    for op in g.pop(_G_OPS, []):
+    for op in g.pop(_G_PENDING, {}).values():
         op(response)
     if _G_COMMENTER in g:
         response.vary.add("Cookie")
@@ -224,7 +229,7 @@ def _resolve() -> Commenter | AnonymousCommenter:
         or commenter.merged_into_id is not None
         or commenter.is_blocked
     ):
-        _defer(lambda r: _delete_cookie(r, SESSION_COOKIE))
+        _apply(None, SESSION_COOKIE, lambda r: _delete_cookie(r, SESSION_COOKIE))
         return ANONYMOUS
     g.social_auth_provider = data.provider
     # Slide the idle window, but rewrite the cookie only now and then so most responses
@@ -233,9 +238,7 @@ def _resolve() -> Commenter | AnonymousCommenter:
         payload = [data.commenter_id, data.version, data.issued_at, now, data.provider]
         value = _serializer(app, SESSION_SALT).dumps(payload)
         remaining = int(data.issued_at + settings.session_lifetime.total_seconds() - now)
-        _defer(lambda r: None if g.get(_G_SESSION_DONE) else _set_cookie(
-            r, SESSION_COOKIE, value, remaining
-        ))
+        _apply(None, SESSION_COOKIE, lambda r: _set_cookie(r, SESSION_COOKIE, value, remaining))
     return commenter
 
 
@@ -274,11 +277,10 @@ def sign_in(
     provider = identity.provider if identity is not None else None
     value = encode_session(app, commenter, provider=provider)
     max_age = int(get_state().settings.session_lifetime.total_seconds())
-    setattr(g, _G_SESSION_DONE, True)
     setattr(g, _G_COMMENTER, commenter)
     g.social_auth_provider = provider
     _rotate_csrf(response)
-    _apply(response, lambda r: _set_cookie(r, SESSION_COOKIE, value, max_age))
+    _apply(response, SESSION_COOKIE, lambda r: _set_cookie(r, SESSION_COOKIE, value, max_age))
     commenter_signed_in.send(app, commenter=commenter, identity=identity)
 
 
@@ -290,10 +292,9 @@ def sign_out(response: Response | None) -> None:
         get_state().store.bump_session_version(commenter)
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         commenter_signed_out.send(app, commenter=commenter)
-    setattr(g, _G_SESSION_DONE, True)
     setattr(g, _G_COMMENTER, ANONYMOUS)
     _rotate_csrf(response)
-    _apply(response, lambda r: _delete_cookie(r, SESSION_COOKIE))
+    _apply(response, SESSION_COOKIE, lambda r: _delete_cookie(r, SESSION_COOKIE))
 
 
 # -- CSRF ------------------------------------------------------------------------------------
@@ -317,7 +318,7 @@ def _new_csrf_secret(response: Response | None) -> str:
     secret = secrets.token_urlsafe(32)
     setattr(g, _G_CSRF, secret)
     max_age = int(get_state().settings.session_lifetime.total_seconds())
-    _apply(response, lambda r: _set_cookie(r, CSRF_COOKIE, secret, max_age))
+    _apply(response, CSRF_COOKIE, lambda r: _set_cookie(r, CSRF_COOKIE, secret, max_age))
     return secret
 
 
@@ -365,7 +366,7 @@ def set_draft(response: Response | None, text: str) -> bool:
     value = _timed_serializer(app, DRAFT_SALT).dumps(text)
     if len(value) > MAX_COOKIE_BYTES:
         return False
-    _apply(response, lambda r: _set_cookie(r, DRAFT_COOKIE, value, DRAFT_MAX_AGE))
+    _apply(response, DRAFT_COOKIE, lambda r: _set_cookie(r, DRAFT_COOKIE, value, DRAFT_MAX_AGE))
     return True
 
 
@@ -376,7 +377,7 @@ def take_draft() -> str:
         return ""
     if not g.get("_social_auth_draft_taken"):
         g._social_auth_draft_taken = True
-        _defer(lambda r: _delete_cookie(r, DRAFT_COOKIE))
+        _apply(None, DRAFT_COOKIE, lambda r: _delete_cookie(r, DRAFT_COOKIE))
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
         text = _timed_serializer(app, DRAFT_SALT).loads(raw, max_age=DRAFT_MAX_AGE)

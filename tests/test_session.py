@@ -200,3 +200,27 @@ def count_statements(app: Flask) -> list[str]:
     engine = get_state(app).store.engine
     event.listen(engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
     return seen
+
+
+def test_signing_in_over_a_stale_cookie_keeps_the_new_session(app: Flask):
+    """A callback that first reads an outdated cookie, then signs in on its own response."""
+    from flask import make_response
+
+    from social_auth.session import current_commenter, sign_in
+
+    newcomer = make_commenter(app, display_name="New")
+
+    @app.get("/test-sign-in")
+    def test_sign_in():
+        assert not current_commenter.is_authenticated  # the stale cookie is queued for removal
+        response = make_response("signed in")
+        sign_in(response, newcomer, newcomer.identities[0])
+        return response
+
+    client = app.test_client()
+    old = sign_in_client(client)
+    get_state(app).store.bump_session_version(old)  # the browser's cookie is now stale
+    client.get("/test-sign-in")
+    assert whoami(client) == newcomer.public_id
+    token = client.get("/auth/me").json["csrf_token"]  # type: ignore[index]
+    assert client.post("/auth/logout", data={"csrf_token": token}).status_code == 302
