@@ -258,7 +258,7 @@ def email_start() -> BaseResponse:
         # answer is the same either way, so it reveals nothing about who is known.
         target = state.store.find_verified_by_email(address)
     if target is not None:
-        send_verification_link(target, address)
+        send_verification_link(target, address, request.form.get("next"))
     message = "If that address can receive mail, a confirmation link is on its way to it."
     if wants_json():
         return jsonify({"sent": True, "message": message})
@@ -275,19 +275,23 @@ def _check_rate(address: str) -> None:
         raise RateLimited("Too many confirmation emails were asked for; try again later.")
 
 
-def request_verification(commenter: Commenter) -> None:
-    """Rate-limited: mail ``commenter`` a magic link confirming their current email."""
+def request_verification(commenter: Commenter, next_url: str | None = None) -> None:
+    """Rate-limited: mail ``commenter`` a magic link confirming their current email; after
+    confirming, the browser goes to ``next_url`` (a path on this site)."""
     if not commenter.email:
         raise InvalidInput("email", "Add an email address first.")
     _check_rate(commenter.email)
-    send_verification_link(commenter, commenter.email)
+    send_verification_link(commenter, commenter.email, next_url)
 
 
-def send_verification_link(commenter: Commenter, address: str) -> None:
+def send_verification_link(
+    commenter: Commenter, address: str, next_url: str | None = None
+) -> None:
     """Mail ``address`` a magic link for ``commenter`` (no rate limit: callers apply it)."""
     state = get_state()
     token = _links().make(commenter.id, address, commenter.session_version)
-    link = url_for("social_auth.verify_email", token=token, _external=True)
+    query = {"next": safe_next(next_url)} if next_url else {}
+    link = url_for("social_auth.verify_email", token=token, _external=True, **query)
     subject, body = verification_email(link, request.host)
     mailer: Mailer = state.extras["mailer"]
     mailer.send(address, subject, body)

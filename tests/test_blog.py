@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -127,6 +128,16 @@ def test_when_verification_is_required_a_guest_confirms_before_commenting(tmp_pa
     assert "confirm your email" in response.get_data(as_text=True)
     assert [to for to, _, _ in mailer.sent] == ["ann@example.com"]
     assert "Wait for me" not in app.test_cli_runner().invoke(args=["blog", "pending"]).output
+    link = re.search(r"http://localhost(/auth/email/verify/\S+)", mailer.sent[0][2])
+    assert link is not None
+    confirm_page = client.get(link.group(1))
+    assert confirm_page.status_code == 200
+    done = client.post(link.group(1), data={"csrf_token": token(client)})
+    assert done.status_code == 302 and done.headers["Location"] == POST + "#respond"
+    page = client.get(POST).get_data(as_text=True)
+    assert "Wait for me</textarea>" in page  # the draft waited in the browser
+    assert comment(client, "Wait for me").status_code == 302
+    assert "Wait for me" in app.test_cli_runner().invoke(args=["blog", "pending"]).output
 
 
 def test_without_a_secret_outside_debug_the_blog_refuses_to_start(

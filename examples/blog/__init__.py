@@ -76,8 +76,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         except InvalidInput as exc:
             return _render_post(sessions, slug, error=exc.message, form=request.form), 400
         if needs_email_verification(commenter):
-            request_verification(commenter)
             set_draft(None, body)  # back in the textarea once the email is confirmed
+            request_verification(commenter, next_url=url_for("post", slug=slug) + "#respond")
             return _render_post(
                 sessions, slug, notice="Please confirm your email address first: we sent you "
                 "a link. Your comment is kept in this browser."
@@ -119,8 +119,9 @@ def _check_body(body: str) -> None:
 
 def _commenter_from_form() -> Commenter:
     current = current_commenter
-    if isinstance(current, Commenter) and not current.is_guest:
-        return current
+    typed = request.form.get("name") or request.form.get("email")
+    if isinstance(current, Commenter) and (not current.is_guest or not typed):
+        return current  # an account, or a returning guest who left the fields alone
     return guest_sign_in(request.form)
 
 
