@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from playwright.sync_api import expect
 
 from social_auth.testing import make_commenter, session_cookie
 from tests.browser.conftest import screenshot
@@ -91,6 +92,7 @@ def test_a_popup_sign_in_refreshes_the_block_without_reloading(context: Any):
     page.wait_for_url(f"**{POST}#comment-*")
     posted = page.locator("li.comment", has_text="Written before signing in")
     assert "via Fakebook" in posted.inner_text()
+    assert page.input_value("#comment") == ""  # posted, so no longer a draft
     assert posted.locator(".awaiting").count() == 0
 
 
@@ -106,7 +108,8 @@ def test_a_blocked_popup_falls_back_to_a_redirect_and_keeps_the_draft(context: A
     assert page.url.endswith(POST)
     assert any("/auth/login/fakebook?" in u and "popup=0" in u for u in visited)
     assert len(context.pages) == 1
-    assert page.input_value("#comment") == "Survives the redirect"
+    # The script restores the draft once the page has loaded: wait for it, do not race it.
+    expect(page.locator("#comment")).to_have_value("Survives the redirect")
 
 
 def test_messages_from_other_windows_are_ignored(context: Any):

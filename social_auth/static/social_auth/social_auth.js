@@ -19,6 +19,8 @@
     avatar.addEventListener("error", function () { avatar.hidden = true; });
     if (avatar.complete && avatar.getAttribute("src") && avatar.naturalWidth === 0) avatar.hidden = true;
     root.addEventListener("click", this.onClick.bind(this));
+    // A posted comment is no longer a draft; a stored copy must not come back on the next page.
+    if (this.form) this.form.addEventListener("submit", this.clearDraft.bind(this));
     window.addEventListener("message", this.onMessage.bind(this));
   }
 
@@ -28,6 +30,10 @@
     if (this.textarea && this.textarea.value) {
       try { sessionStorage.setItem(DRAFT_KEY, this.textarea.value); } catch (e) { /* full */ }
     }
+  };
+
+  Block.prototype.clearDraft = function () {
+    try { sessionStorage.removeItem(DRAFT_KEY); } catch (e) { /* ignore */ }
   };
 
   Block.prototype.restoreDraft = function () {
@@ -79,7 +85,7 @@
     this.timer = setInterval(function () {
       if (popup.closed) {
         clearInterval(self.timer);
-        if (self.popup === popup) { self.popup = null; self.status(""); }
+        if (self.popup === popup) { self.popup = null; self.status(""); self.clearDraft(); }
       }
     }, 400);
   };
@@ -91,6 +97,7 @@
     if (!data || data.type !== "social-auth") return;
     this.popup = null;
     clearInterval(this.timer);
+    this.clearDraft();  // the page stayed, and so did the textarea's text
     if (data.status === "signed-in") { this.status(""); this.refresh(); }
     else if (data.status === "cancelled") { this.status("Sign-in cancelled. Your comment is still here."); }
     else { this.status(typeof data.message === "string" && data.message ? data.message : "Sign-in failed. Please try again."); }
@@ -121,7 +128,7 @@
     var self = this;
     this.saveDraft();
     return this.request(this.root.getAttribute("data-logout-url"), "POST")
-      .then(function (me) { self.render(me); self.restoreDraft(); })
+      .then(function (me) { self.render(me); self.clearDraft(); })
       .catch(function (e) { self.status(e.message); });
   };
 
