@@ -137,3 +137,27 @@ def test_unknown_methods_and_bad_routes_answer_4xx_in_the_asked_format(app: Flas
 
 def test_store_is_reachable_from_the_state(app: Flask):
     assert get_state(app).store is not None
+
+
+def test_the_host_app_can_override_the_block_template(tmp_path: Path):
+    from social_auth import SocialAuth
+    from tests.webapp import Fakebook
+
+    folder = tmp_path / "templates" / "social_auth"
+    folder.mkdir(parents=True)
+    (folder / "login_block.html").write_text("<p>Our own block, {{ commenter.display_name }}</p>")
+    host = Flask("host", template_folder=str(tmp_path / "templates"))
+    host.config.update(
+        SECRET_KEY="s",
+        SOCIAL_AUTH_DATABASE_URI=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        SOCIAL_AUTH_PROVIDERS={"fakebook": {}},
+    )
+    SocialAuth(host, providers=[Fakebook])
+
+    @host.get("/")
+    def index() -> str:
+        from flask import render_template_string
+
+        return render_template_string("{{ social_auth_login() }}")
+
+    assert host.test_client().get("/").get_data(as_text=True) == "<p>Our own block, </p>"

@@ -85,7 +85,11 @@
     this.timer = setInterval(function () {
       if (popup.closed) {
         clearInterval(self.timer);
-        if (self.popup === popup) { self.popup = null; self.status(""); self.clearDraft(); }
+        if (self.popup === popup) {
+          // Closed without a word (closed by hand, or a proxy changed the origin): ask the
+          // server instead of guessing.
+          self.popup = null; self.status(""); self.clearDraft(); self.refresh(true);
+        }
       }
     }, 400);
   };
@@ -117,11 +121,11 @@
     });
   };
 
-  Block.prototype.refresh = function () {
+  Block.prototype.refresh = function (quiet) {
     var self = this;
     return this.request(this.root.getAttribute("data-me-url"), "GET")
       .then(function (me) { self.render(me); })
-      .catch(function () { self.status("Signed in. Reload the page to see it."); });
+      .catch(function () { if (!quiet) self.status("Signed in. Reload the page to see it."); });
   };
 
   Block.prototype.logout = function () {
