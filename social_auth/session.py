@@ -231,7 +231,7 @@ def _resolve() -> Commenter | AnonymousCommenter:
     ):
         _apply(None, SESSION_COOKIE, lambda r: _delete_cookie(r, SESSION_COOKIE))
         return ANONYMOUS
-    g.social_auth_provider = data.provider
+    g._social_auth_provider = data.provider
     # Slide the idle window, but rewrite the cookie only now and then so most responses
     # carry no Set-Cookie (and stay cacheable by the browser).
     if now - data.last_seen > min(3600, settings.session_idle.total_seconds() / 20):
@@ -257,7 +257,7 @@ current_commenter: Commenter | AnonymousCommenter = LocalProxy(  # type: ignore[
 def signed_in_provider() -> str | None:
     """The provider instance the current session signed in through (None for guests)."""
     _load_commenter()
-    provider: str | None = g.get("social_auth_provider")
+    provider: str | None = g.get("_social_auth_provider")
     return provider
 
 
@@ -278,7 +278,7 @@ def sign_in(
     value = encode_session(app, commenter, provider=provider)
     max_age = int(get_state().settings.session_lifetime.total_seconds())
     setattr(g, _G_COMMENTER, commenter)
-    g.social_auth_provider = provider
+    g._social_auth_provider = provider
     _rotate_csrf(response)
     _apply(response, SESSION_COOKIE, lambda r: _set_cookie(r, SESSION_COOKIE, value, max_age))
     commenter_signed_in.send(app, commenter=commenter, identity=identity)
