@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Engine, Select, create_engine, event, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from .. import signals
 from ..emails import email_key
 from ..errors import AccountConflict, LastSignInMethod, NotFound, StoreConflict
 from ..provider import Profile
 from .models import AuditEvent, Base, Commenter, Identity, utcnow
 
+_S = TypeVar("_S", bound=Select[Any])
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "social_auth_alembic_version"
+
+#: Audit actions that change which identities a commenter owns; an undo of a merge is refused
+#: once one of these happened to the target after the merge.
+IDENTITY_ACTIONS = frozenset(
+    {"link", "unlink", "merge", "unmerge", "identity_moved_in", "identity_moved_out", "erase"}
+)
 
 
 class SignIn(NamedTuple):
@@ -27,6 +37,45 @@ class SignIn(NamedTuple):
     commenter: Commenter
     identity: Identity
     created: bool
+
+
+class Unmerged(NamedTuple):
+    """What ``IdentityStore.undo_last_merge`` did: the restored source and the target."""
+
+    source: Commenter
+    target: Commenter
+
+
+@dataclass(frozen=True)
+class CommenterPage:
+    """One page of a commenter listing, newest first."""
+
+    items: list[Commenter]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+@dataclass(frozen=True)
+class CommenterDetails:
+    """What an admin page or ``commenters show`` needs about one commenter."""
+
+    commenter: Commenter
+    #: The live commenter a tombstone was merged into (after following every merge), if any.
+    merged_into: Commenter | None
+    #: Tombstones merged into this commenter.
+    merged_from: list[Commenter]
+    audit_events: list[AuditEvent]
+    #: Whether ``undo_last_merge`` would succeed now.
+    can_undo_merge: bool
 
 
 def make_engine(url: str, **options: Any) -> Engine:
@@ -113,27 +162,77 @@ class IdentityStore:
 
     def search(self, query: str, limit: int = 50) -> list[Commenter]:
         """Commenters whose name, email, public id, or an identity's subject or username match."""
-        query = query.strip()
         with self._sessions() as s:
-            stmt = select(Commenter).order_by(Commenter.id.desc()).limit(limit)
-            if query:
-                pattern = "%" + _escape_like(query.lower()) + "%"
-                by_identity = select(Identity.commenter_id).where(
-                    or_(
-                        Identity.subject == query,
-                        func.lower(Identity.username).like(pattern, escape="\\"),
-                        func.lower(Identity.email).like(pattern, escape="\\"),
-                    )
+            stmt = _search_filter(select(Commenter), query)
+            return list(s.scalars(stmt.order_by(Commenter.id.desc()).limit(limit)))
+
+    def list_commenters(
+        self, query: str = "", *, page: int = 1, per_page: int = 50
+    ) -> CommenterPage:
+        """One page of ``search(query)`` results (every commenter for an empty query)."""
+        page, per_page = max(1, page), max(1, min(per_page, 500))
+        with self._sessions() as s:
+            total = s.scalar(_search_filter(select(func.count(Commenter.id)), query)) or 0
+            stmt = (
+                _search_filter(select(Commenter), query)
+                .order_by(Commenter.id.desc())
+                .offset((page - 1) * per_page)
+                .limit(per_page)
+            )
+            return CommenterPage(list(s.scalars(stmt)), total, page, per_page)
+
+    def live_commenter(self, commenter_id: int) -> Commenter | None:
+        """The commenter, or the one it was merged into (followed to the end); None if erased.
+
+        Host data keyed by a merged commenter's public id finds its current owner this way.
+        """
+        seen: set[int] = set()
+        current = self.get(commenter_id)
+        while current is not None and current.merged_into_id is not None:
+            if current.id in seen:  # a cycle is a corrupt store; refuse rather than loop
+                raise StoreConflict(f"Merge chain of commenter {current.public_id} loops.")
+            seen.add(current.id)
+            current = self.get(current.merged_into_id)
+        if current is None or current.is_erased:
+            return None
+        return current
+
+    def unverified_guests(self, email_keys: Collection[str]) -> list[Commenter]:
+        """Live guests (no identity, unverified email) whose email key is one of ``email_keys``."""
+        if not email_keys:
+            return []
+        with self._sessions() as s:
+            stmt = (
+                select(Commenter)
+                .where(
+                    Commenter.email_key.in_(list(email_keys)),
+                    Commenter.email_verified_at.is_(None),
+                    Commenter.merged_into_id.is_(None),
+                    Commenter.erased_at.is_(None),
+                    ~Commenter.identities.any(),
                 )
-                stmt = stmt.where(
-                    or_(
-                        Commenter.public_id == query,
-                        func.lower(Commenter.display_name).like(pattern, escape="\\"),
-                        func.lower(Commenter.email).like(pattern, escape="\\"),
-                        Commenter.id.in_(by_identity),
-                    )
-                )
+                .order_by(Commenter.id)
+            )
             return list(s.scalars(stmt))
+
+    def details(self, commenter: Commenter) -> CommenterDetails:
+        """The commenter with its merges and audit log, for admin pages and the CLI."""
+        row = self._reload(commenter.id)
+        with self._sessions() as s:
+            merged_from = list(
+                s.scalars(
+                    select(Commenter)
+                    .where(Commenter.merged_into_id == row.id)
+                    .order_by(Commenter.id)
+                )
+            )
+            try:
+                _undoable_merge(s, row)
+                can_undo = True
+            except StoreConflict:
+                can_undo = False
+        merged_into = self.live_commenter(row.id) if row.merged_into_id is not None else None
+        return CommenterDetails(row, merged_into, merged_from, self.audit_log(row), can_undo)
 
     def audit_log(self, commenter: Commenter, limit: int = 200) -> list[AuditEvent]:
         with self._sessions() as s:
@@ -254,6 +353,7 @@ class IdentityStore:
         try:
             with self._sessions() as s, s.begin():
                 owner = _lock(s, commenter.id)
+                _refuse_tombstone(owner)
                 existing = s.scalar(_identity_query(profile.provider, profile.subject))
                 if existing is not None:
                     if existing.commenter_id != owner.id:
@@ -266,7 +366,8 @@ class IdentityStore:
                 s.add(identity)
                 s.flush()
                 _audit(s, actor, "link", owner.id, provider=profile.provider, identity=identity.id)
-                return identity
+            signals.identity_linked.send(self, commenter=owner, identity=identity)
+            return identity
         except IntegrityError as exc:
             found = self.find_identity(profile.provider, profile.subject)
             if found is not None and found.commenter_id == commenter.id:
@@ -287,6 +388,54 @@ class IdentityStore:
                 )
             s.delete(row)
             _audit(s, actor, "unlink", owner.id, provider=row.provider, identity=row.id)
+        signals.identity_unlinked.send(self, commenter=owner, identity=row)
+
+    def move_identity(self, identity: Identity, target: Commenter, *, actor: str) -> Identity:
+        """Give an existing identity to another commenter (an admin's "link").
+
+        Refuses to take a live commenter's last way to sign in; a tombstone's identity (left
+        behind by hand or an old version) may always move. Moving it to its owner is a no-op.
+        """
+        with self._sessions() as s, s.begin():
+            row = s.get(Identity, identity.id)
+            if row is None:
+                raise NotFound("That connected account no longer exists.")
+            locked = {cid: _lock(s, cid) for cid in sorted({row.commenter_id, target.id})}
+            owner, dst = locked[row.commenter_id], locked[target.id]
+            if owner.id == dst.id:
+                return row
+            _refuse_tombstone(dst)
+            live_owner = owner.merged_into_id is None and owner.erased_at is None
+            if live_owner and _sign_in_methods(owner) <= 1:
+                raise LastSignInMethod(
+                    f"This is commenter {owner.public_id}'s only way to sign in; "
+                    "merge the commenters instead."
+                )
+            row.commenter_id = dst.id
+            details = {
+                "provider": row.provider,
+                "identity": row.id,
+                "from": owner.public_id,
+                "to": dst.public_id,
+            }
+            _audit(s, actor, "identity_moved_out", owner.id, **details)
+            _audit(s, actor, "identity_moved_in", dst.id, **details)
+        signals.identity_unlinked.send(self, commenter=owner, identity=row)
+        signals.identity_linked.send(self, commenter=dst, identity=row)
+        return row
+
+    def release_identity(self, identity: Identity, *, actor: str) -> None:
+        """Delete an identity whatever its owner keeps, for one stranded on an erased commenter.
+
+        Unlike ``unlink`` this does not protect the last sign-in method: only call it when
+        the owner cannot sign in anyway.
+        """
+        with self._sessions() as s, s.begin():
+            row = s.get(Identity, identity.id)
+            if row is None:
+                return
+            s.delete(row)
+            _audit(s, actor, "unlink", row.commenter_id, provider=row.provider, identity=row.id)
 
     # -- admin actions -------------------------------------------------------------------
 
@@ -310,6 +459,10 @@ class IdentityStore:
             s.execute(
                 update(Identity).where(Identity.commenter_id == src.id).values(commenter_id=dst.id)
             )
+            # Older tombstones of the source now point at the target; remembered for an undo.
+            repointed = list(
+                s.scalars(select(Commenter.id).where(Commenter.merged_into_id == src.id))
+            )
             s.execute(
                 update(Commenter)
                 .where(Commenter.merged_into_id == src.id)
@@ -322,11 +475,65 @@ class IdentityStore:
                 "source": src.public_id,
                 "target": dst.public_id,
                 "identities": moved,
+                "repointed": repointed,
                 "filled": filled,
             }
             _audit(s, actor, "merge", dst.id, **details)
             _audit(s, actor, "merged_into", src.id, **details)
-        return self._reload(target.id)
+        merged = self._reload(target.id)
+        signals.commenters_merged.send(self, source=self._reload(source.id), target=merged)
+        return merged
+
+    def undo_last_merge(self, commenter: Commenter, *, actor: str = "system") -> Unmerged:
+        """Split off the commenter that was last merged into ``commenter``.
+
+        Allowed only while the audit log shows no identity change to ``commenter`` since that
+        merge, so exactly the identities that came with the source go back. The source's
+        tombstone is cleared and the target's sessions end: someone may be signed in with an
+        identity that now belongs to the source again.
+        """
+        with self._sessions() as s, s.begin():
+            event = _undoable_merge(s, self._reload(commenter.id))
+            src_id = s.scalar(
+                select(Commenter.id).where(Commenter.public_id == event.details["source"])
+            )
+            if src_id is None:
+                raise StoreConflict("The merged commenter no longer exists.")
+            first, second = sorted((src_id, commenter.id))
+            rows = {first: _lock(s, first), second: _lock(s, second)}
+            src, dst = rows[src_id], rows[commenter.id]
+            if src.merged_into_id != dst.id or src.erased_at is not None:
+                raise StoreConflict(f"Commenter {src.public_id} is no longer merged into this one.")
+            moved: list[int] = event.details.get("identities", [])
+            owned = set(s.scalars(select(Identity.id).where(Identity.commenter_id == dst.id)))
+            if not set(moved) <= owned:
+                raise StoreConflict("Identities changed since the merge; it cannot be undone.")
+            if moved:
+                s.execute(
+                    update(Identity).where(Identity.id.in_(moved)).values(commenter_id=src.id)
+                )
+            repointed: list[int] = event.details.get("repointed", [])
+            if repointed:
+                s.execute(
+                    update(Commenter)
+                    .where(Commenter.id.in_(repointed), Commenter.merged_into_id == dst.id)
+                    .values(merged_into_id=src.id)
+                )
+            cleared = _clear_filled(dst, src, event.details.get("filled", []))
+            src.merged_into_id = None
+            dst.session_version += 1
+            details = {
+                "merge_event": event.id,
+                "source": src.public_id,
+                "target": dst.public_id,
+                "identities": moved,
+                "cleared": cleared,
+            }
+            _audit(s, actor, "unmerge", dst.id, **details)
+            _audit(s, actor, "unmerged_from", src.id, **details)
+        result = Unmerged(self._reload(src.id), self._reload(dst.id))
+        signals.commenters_unmerged.send(self, source=result.source, target=result.target)
+        return result
 
     def block(
         self, commenter: Commenter, until: datetime | None = None, *, actor: str = "system"
@@ -338,7 +545,9 @@ class IdentityStore:
             row.blocked_until = until
             row.session_version += 1
             _audit(s, actor, "block", row.id, until=until.isoformat() if until else None)
-        return self._reload(commenter.id)
+        blocked = self._reload(commenter.id)
+        signals.commenter_blocked.send(self, commenter=blocked, until=until)
+        return blocked
 
     def unblock(self, commenter: Commenter, *, actor: str = "system") -> Commenter:
         with self._sessions() as s, s.begin():
@@ -419,7 +628,9 @@ class IdentityStore:
             row.erased_at = utcnow()
             row.session_version += 1
             _audit(s, actor, "erase", row.id, identities_removed=removed)
-        return self._reload(commenter.id)
+        erased = self._reload(commenter.id)
+        signals.commenter_erased.send(self, commenter=erased)
+        return erased
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -450,6 +661,58 @@ def alembic_config() -> Any:
 
 def _identity_query(provider: str, subject: str) -> Select[Identity]:
     return select(Identity).where(Identity.provider == provider, Identity.subject == subject)
+
+
+def _search_filter(stmt: _S, query: str) -> _S:
+    query = query.strip()
+    if not query:
+        return stmt
+    pattern = "%" + _escape_like(query.lower()) + "%"
+    by_identity = select(Identity.commenter_id).where(
+        or_(
+            Identity.subject == query,
+            func.lower(Identity.username).like(pattern, escape="\\"),
+            func.lower(Identity.email).like(pattern, escape="\\"),
+        )
+    )
+    return stmt.where(
+        or_(
+            Commenter.public_id == query,
+            func.lower(Commenter.display_name).like(pattern, escape="\\"),
+            func.lower(Commenter.email).like(pattern, escape="\\"),
+            Commenter.id.in_(by_identity),
+        )
+    )
+
+
+def _undoable_merge(s: Session, target: Commenter) -> AuditEvent:
+    """The target's last merge not yet undone, if no identity change happened since."""
+    if target.merged_into_id is not None or target.erased_at is not None:
+        raise StoreConflict(f"Commenter {target.public_id} was merged or erased.")
+    newest_first = (
+        select(AuditEvent)
+        .where(AuditEvent.commenter_id == target.id)
+        .order_by(AuditEvent.id.desc())
+    )
+    events = s.scalars(newest_first)
+    undone: set[int] = set()
+    for entry in events:
+        if entry.action == "unmerge":
+            undone.add(int(entry.details["merge_event"]))
+        elif entry.action == "merge" and entry.id in undone:
+            continue  # a merge already undone: its identities are back where they were
+        elif entry.action == "merge":
+            return entry
+        elif entry.action in IDENTITY_ACTIONS:
+            raise StoreConflict(
+                "Identities changed since the last merge; it can no longer be undone."
+            )
+    raise StoreConflict(f"Commenter {target.public_id} has no merge to undo.")
+
+
+def _refuse_tombstone(row: Commenter) -> None:
+    if row.merged_into_id is not None or row.erased_at is not None:
+        raise StoreConflict(f"Commenter {row.public_id} was merged or erased.")
 
 
 def _lock(s: Session, commenter_id: int) -> Commenter:
@@ -500,6 +763,20 @@ def _fill_blanks(target: Commenter, source: Commenter) -> list[str]:
     return filled
 
 
+def _clear_filled(target: Commenter, source: Commenter, filled: list[str]) -> list[str]:
+    """Undo ``_fill_blanks`` for fields that still hold the source's value."""
+    cleared = []
+    for name in filled:
+        if name == "email":
+            if target.email_key == source.email_key:
+                target.email = target.email_key = target.email_verified_at = None
+                cleared.append(name)
+        elif getattr(target, name) == getattr(source, name):
+            setattr(target, name, "" if name == "display_name" else None)
+            cleared.append(name)
+    return cleared
+
+
 def _audit(s: Session, actor: str, action: str, commenter_id: int, **details: Any) -> None:
     s.add(AuditEvent(actor=actor, action=action, commenter_id=commenter_id, details=details))
 
@@ -512,4 +789,12 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-__all__ = ["Base", "IdentityStore", "SignIn", "make_engine"]
+__all__ = [
+    "Base",
+    "CommenterDetails",
+    "CommenterPage",
+    "IdentityStore",
+    "SignIn",
+    "Unmerged",
+    "make_engine",
+]
