@@ -23,6 +23,7 @@ from .signals import (
     commenter_signed_in,
     commenter_signed_out,
     commenters_merged,
+    commenters_unmerged,
     identity_linked,
     identity_unlinked,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "commenter_signed_in",
     "commenter_signed_out",
     "commenters_merged",
+    "commenters_unmerged",
     "get_state",
     "identity_linked",
     "identity_unlinked",

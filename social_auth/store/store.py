@@ -502,6 +502,9 @@ class IdentityStore:
             first, second = sorted((src_id, commenter.id))
             rows = {first: _lock(s, first), second: _lock(s, second)}
             src, dst = rows[src_id], rows[commenter.id]
+            # Checked again under the locks: a link or another undo may have slipped in.
+            if _undoable_merge(s, dst).id != event.id:
+                raise StoreConflict("The commenter changed meanwhile; try again.")
             if src.merged_into_id != dst.id or src.erased_at is not None:
                 raise StoreConflict(f"Commenter {src.public_id} is no longer merged into this one.")
             moved: list[int] = event.details.get("identities", [])
