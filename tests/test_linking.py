@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -12,6 +14,7 @@ from sqlalchemy import update
 from social_auth import AccountConflict, Capabilities, Profile, StoreConflict, signals
 from social_auth.linking import (
     LinkingPolicy,
+    Resolution,
     claim_guest,
     claimable_guests,
     resolve,
@@ -341,3 +344,22 @@ def test_after_erasure_the_same_identity_is_a_new_commenter(store: IdentityStore
     store.erase(cat)
     result = resolve(profile("github", "1"), None, store, LINKING)
     assert result.outcome == "created" and result.commenter.id != cat.id
+
+
+# -- races ----------------------------------------------------------------------------------
+
+
+def test_racing_first_sign_ins_linked_by_email_all_reach_one_commenter(store: IdentityStore):
+    jane = verified_commenter(store)
+    racer = profile("github", "racer", "jane@example.com", True)
+    barrier = threading.Barrier(8)
+
+    def one(_: int) -> Resolution:
+        barrier.wait()
+        return resolve(racer, None, store, LINKING)
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(one, range(8)))
+    assert {r.commenter.id for r in results} == {jane.id}
+    assert identity_keys(store, jane) == {("google", "g-jane"), ("github", "racer")}
+    assert [e.action for e in store.audit_log(jane)] == ["link"]

@@ -324,6 +324,32 @@ class StoreContract:
         assert [e.action for e in store.audit_log(jane)] == ["unmerge", "merge"]
         assert not store.details(target).can_undo_merge
 
+    def test_undo_and_move_send_their_signals(self, store: IdentityStore):
+        jane = store.sign_in(google()).commenter
+        cat, identity, _ = store.sign_in(github())
+        store.link(cat, github("second"))
+        seen: list[tuple[str, int]] = []
+
+        def unmerged(sender: object, source: Commenter, target: Commenter) -> None:
+            seen.append(("unmerged", source.id))
+
+        def linked(sender: object, commenter: Commenter, identity: object) -> None:
+            seen.append(("linked", commenter.id))
+
+        def unlinked(sender: object, commenter: Commenter, identity: object) -> None:
+            seen.append(("unlinked", commenter.id))
+
+        with (
+            signals.commenters_unmerged.connected_to(unmerged),
+            signals.identity_linked.connected_to(linked),
+            signals.identity_unlinked.connected_to(unlinked),
+        ):
+            store.move_identity(identity, jane, actor="cli")
+            bob = store.sign_in(github("bob")).commenter
+            store.merge(bob, cat)
+            store.undo_last_merge(cat)
+        assert seen == [("unlinked", cat.id), ("linked", jane.id), ("unmerged", bob.id)]
+
     def test_undo_clears_fields_the_merge_filled_in(self, store: IdentityStore):
         guest = store.create_guest("", None)
         cat = store.sign_in(github(email="cat@example.com")).commenter

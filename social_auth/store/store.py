@@ -352,15 +352,27 @@ class IdentityStore:
         now = utcnow()
         try:
             with self._sessions() as s, s.begin():
-                owner = _lock(s, commenter.id)
-                _refuse_tombstone(owner)
-                existing = s.scalar(_identity_query(profile.provider, profile.subject))
+                # The identity is locked before the commenter, as sign_in does: the opposite
+                # order deadlocks against a concurrent sign-in of the same identity.
+                existing = s.scalar(
+                    _identity_query(profile.provider, profile.subject).with_for_update()
+                )
                 if existing is not None:
-                    if existing.commenter_id != owner.id:
+                    if existing.commenter_id != commenter.id:
                         other = s.get_one(Commenter, existing.commenter_id)
                         raise AccountConflict(profile.provider, profile.subject, other.public_id)
                     _refresh_identity(existing, profile, now)
                     return existing
+                owner = _lock(s, commenter.id)
+                _refuse_tombstone(owner)
+                # Someone may have created it while we waited for the commenter's lock. It is
+                # read, not refreshed: locking it now would reverse the lock order again.
+                created = s.scalar(_identity_query(profile.provider, profile.subject))
+                if created is not None:
+                    if created.commenter_id != owner.id:
+                        other = s.get_one(Commenter, created.commenter_id)
+                        raise AccountConflict(profile.provider, profile.subject, other.public_id)
+                    return created
                 identity = _new_identity(profile, now)
                 identity.commenter_id = owner.id
                 s.add(identity)
@@ -378,10 +390,10 @@ class IdentityStore:
     def unlink(self, identity: Identity, *, actor: str = "commenter") -> None:
         """Remove ``identity``; refuses when it is the commenter's last way to sign in."""
         with self._sessions() as s, s.begin():
-            owner = _lock(s, identity.commenter_id)
-            row = s.get(Identity, identity.id)
-            if row is None or row.commenter_id != owner.id:
+            row = _lock_identity(s, identity.id)
+            if row is None or row.commenter_id != identity.commenter_id:
                 raise NotFound("That connected account no longer exists.")
+            owner = _lock(s, row.commenter_id)
             if _sign_in_methods(owner) <= 1:
                 raise LastSignInMethod(
                     "This is the commenter's only way to sign in; connect another account first."
@@ -397,7 +409,7 @@ class IdentityStore:
         behind by hand or an old version) may always move. Moving it to its owner is a no-op.
         """
         with self._sessions() as s, s.begin():
-            row = s.get(Identity, identity.id)
+            row = _lock_identity(s, identity.id)
             if row is None:
                 raise NotFound("That connected account no longer exists.")
             locked = {cid: _lock(s, cid) for cid in sorted({row.commenter_id, target.id})}
@@ -448,6 +460,7 @@ class IdentityStore:
         if source.id == target.id:
             raise StoreConflict("A commenter cannot be merged into itself.")
         with self._sessions() as s, s.begin():
+            _lock_identities(s, Identity.commenter_id == source.id)
             # Lock in id order so two opposite merges cannot deadlock.
             first, second = sorted((source.id, target.id))
             rows = {first: _lock(s, first), second: _lock(s, second)}
@@ -499,6 +512,7 @@ class IdentityStore:
             )
             if src_id is None:
                 raise StoreConflict("The merged commenter no longer exists.")
+            _lock_identities(s, Identity.id.in_(event.details.get("identities", [])))
             first, second = sorted((src_id, commenter.id))
             rows = {first: _lock(s, first), second: _lock(s, second)}
             src, dst = rows[src_id], rows[commenter.id]
@@ -618,6 +632,7 @@ class IdentityStore:
     def erase(self, commenter: Commenter, *, actor: str = "system") -> Commenter:
         """Remove personal data and identities, keeping a tombstone for the host's comments."""
         with self._sessions() as s, s.begin():
+            _lock_identities(s, Identity.commenter_id == commenter.id)
             row = _lock(s, commenter.id)
             removed = len(row.identities)
             for identity in list(row.identities):
@@ -716,6 +731,19 @@ def _undoable_merge(s: Session, target: Commenter) -> AuditEvent:
 def _refuse_tombstone(row: Commenter) -> None:
     if row.merged_into_id is not None or row.erased_at is not None:
         raise StoreConflict(f"Commenter {row.public_id} was merged or erased.")
+
+
+def _lock_identity(s: Session, identity_id: int) -> Identity | None:
+    return s.scalar(select(Identity).where(Identity.id == identity_id).with_for_update())
+
+
+def _lock_identities(s: Session, *criteria: Any) -> None:
+    """Row-lock identities before their commenters.
+
+    ``sign_in`` updates an identity and then its commenter; every write that touches both
+    takes its locks in that same order, so it cannot deadlock against a concurrent sign-in.
+    """
+    s.execute(select(Identity.id).where(*criteria).with_for_update())
 
 
 def _lock(s: Session, commenter_id: int) -> Commenter:
