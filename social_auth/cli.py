@@ -12,7 +12,7 @@ from typing import IO, Any
 import click
 from flask.cli import AppGroup
 
-from .errors import InvalidInput, NotFound, SocialAuthError
+from .errors import InvalidInput, NotFound, SocialAuthError, StoreConflict
 from .extension import get_state
 from .store import Commenter, Identity, IdentityStore
 from .store.models import utcnow
@@ -306,11 +306,17 @@ def merge_command(source: str, target: str, yes: bool, as_json: bool) -> None:
     """Merge commenter SOURCE into TARGET: identities move, SOURCE becomes a tombstone."""
     store = _store()
     with _explained(as_json):
-        src, dst = store.require(source), store.require(target)
-        moving = ", ".join(f"{i.provider}:{i.subject}" for i in src.identities) or "no identities"
-        _confirm(
-            f"Merge {_summary(src)}\n into {_summary(dst)}?\n{moving} will move.", yes, as_json
+        preview = store.merge_preview(store.require(source), store.require(target))
+        if preview.problem:
+            raise StoreConflict(preview.problem)
+        src, dst = preview.source, preview.target
+        moving = ", ".join(f"{i.provider}:{i.subject}" for i in preview.identities) or "nothing"
+        filled = ", ".join(preview.filled) or "nothing"
+        question = (
+            f"Merge {_summary(src)}\n into {_summary(dst)}?\n"
+            f"Identities moving: {moving}. Target fields filled in: {filled}."
         )
+        _confirm(question, yes, as_json)
         merged = store.merge(src, dst, actor=CLI_ACTOR)
     data = {"merged": True, "source": src.public_id, "target": _commenter_json(merged)}
     emit(data, as_json, f"Merged {src.public_id} into {merged.public_id}.")

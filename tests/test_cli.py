@@ -266,7 +266,7 @@ def test_merge_asks_first_and_a_no_changes_nothing(cli: CLI):
     jane = cli.store.sign_in(google()).commenter
     cat = cli.store.sign_in(github()).commenter
     result = cli.run("merge", cat.public_id, jane.public_id, input="n\n")
-    assert_clear_failure(result, "github:583231 will move", "Nothing changed.")
+    assert_clear_failure(result, "Identities moving: github:583231", "Nothing changed.")
     assert cli.reload(cat).merged_into_id is None
     result = cli.run("merge", cat.public_id, jane.public_id, input="y\n")
     assert result.exit_code == 0, result.output

@@ -206,6 +206,17 @@ class StoreContract:
         assert [e.action for e in store.audit_log(jane)] == ["merge"]
         assert store.audit_log(jane)[0].details["source"] == cat.public_id
 
+    def test_merge_preview_lists_what_would_move_and_changes_nothing(self, store: IdentityStore):
+        guest = store.create_guest("", None)
+        cat = store.sign_in(github(email="cat@example.com")).commenter
+        preview = store.merge_preview(cat, guest)
+        assert [i.subject for i in preview.identities] == ["583231"]
+        assert preview.filled == ["display_name", "email"] and preview.problem is None
+        assert store.get(guest.id).display_name == ""  # type: ignore[union-attr]
+        assert store.merge(cat, guest).display_name == "The Octocat"
+        assert "merged or erased" in (store.merge_preview(cat, guest).problem or "")
+        assert "itself" in (store.merge_preview(guest, guest).problem or "")
+
     def test_merge_into_itself_or_from_a_tombstone_is_refused(self, store: IdentityStore):
         jane = store.sign_in(google()).commenter
         cat = store.sign_in(github()).commenter

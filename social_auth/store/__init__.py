@@ -1,7 +1,14 @@
 """The commenter identity store: models and the ``IdentityStore`` over SQLAlchemy."""
 
 from .models import AuditEvent, Base, Commenter, Identity
-from .store import CommenterDetails, CommenterPage, IdentityStore, SignIn, Unmerged
+from .store import (
+    CommenterDetails,
+    CommenterPage,
+    IdentityStore,
+    MergePreview,
+    SignIn,
+    Unmerged,
+)
 
 __all__ = [
     "AuditEvent",
@@ -11,6 +18,7 @@ __all__ = [
     "CommenterPage",
     "Identity",
     "IdentityStore",
+    "MergePreview",
     "SignIn",
     "Unmerged",
 ]

@@ -78,6 +78,20 @@ class CommenterDetails:
     can_undo_merge: bool
 
 
+@dataclass(frozen=True)
+class MergePreview:
+    """What ``merge(source, target)`` would do, for a confirmation page; nothing changed yet."""
+
+    source: Commenter
+    target: Commenter
+    #: The source's identities, which would move to the target.
+    identities: list[Identity]
+    #: Target fields that are blank and would be filled from the source.
+    filled: list[str]
+    #: Why the merge would be refused, or None when it may go ahead.
+    problem: str | None
+
+
 def make_engine(url: str, **options: Any) -> Engine:
     """An engine with the settings the store relies on (foreign keys and WAL on SQLite)."""
     engine = create_engine(url, **options)
@@ -497,6 +511,18 @@ class IdentityStore:
         signals.commenters_merged.send(self, source=self._reload(source.id), target=merged)
         return merged
 
+    def merge_preview(self, source: Commenter, target: Commenter) -> MergePreview:
+        """What merging ``source`` into ``target`` would move, read without changing anything."""
+        src, dst = self._reload(source.id), self._reload(target.id)
+        problem = None
+        if src.id == dst.id:
+            problem = "A commenter cannot be merged into itself."
+        else:
+            for row in (src, dst):
+                if row.merged_into_id is not None or row.erased_at is not None:
+                    problem = f"Commenter {row.public_id} was merged or erased already."
+        return MergePreview(src, dst, list(src.identities), _blanks_to_fill(dst, src), problem)
+
     def undo_last_merge(self, commenter: Commenter, *, actor: str = "system") -> Unmerged:
         """Split off the commenter that was last merged into ``commenter``.
 
@@ -779,6 +805,18 @@ def _sign_in_methods(commenter: Commenter) -> int:
     return len(commenter.identities) + (1 if commenter.email_verified_at is not None else 0)
 
 
+def _blanks_to_fill(target: Commenter, source: Commenter) -> list[str]:
+    """The fields ``_fill_blanks`` would copy, without copying them."""
+    names = [
+        name
+        for name in ("display_name", "website", "avatar_url")
+        if not getattr(target, name) and getattr(source, name)
+    ]
+    if target.email is None and source.email is not None:
+        names.append("email")
+    return names
+
+
 def _fill_blanks(target: Commenter, source: Commenter) -> list[str]:
     """Copy fields the target lacks from the source; a verified email only replaces none."""
     filled = []
@@ -825,6 +863,7 @@ __all__ = [
     "CommenterDetails",
     "CommenterPage",
     "IdentityStore",
+    "MergePreview",
     "SignIn",
     "Unmerged",
     "make_engine",
