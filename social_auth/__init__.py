@@ -24,6 +24,7 @@ from .signals import (
     commenter_signed_in,
     commenter_signed_out,
     commenters_merged,
+    commenters_unmerged,
     identity_linked,
     identity_unlinked,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "commenter_signed_in",
     "commenter_signed_out",
     "commenters_merged",
+    "commenters_unmerged",
     "current_commenter",
     "get_state",
     "identity_linked",
