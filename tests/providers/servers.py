@@ -58,7 +58,9 @@ def consent(authorization_url: str) -> dict[str, str]:
 
 
 def s256(verifier: str) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    )
 
 
 _KEYS: dict[str, RSAKey] = {}

@@ -123,7 +123,9 @@ def test_wordpress_verified_account_flag_is_not_an_email_flag(settings):
 
 def test_facebook_graph_version_is_configurable_and_defaults_to_v25():
     default = Facebook("facebook", {"client_id": "a", "client_secret": "b"})
-    pinned = Facebook("facebook", {"client_id": "a", "client_secret": "b", "graph_version": "v24.0"})
+    pinned = Facebook(
+        "facebook", {"client_id": "a", "client_secret": "b", "graph_version": "v24.0"}
+    )
     assert default.endpoint("authorize_url") == "https://www.facebook.com/v25.0/dialog/oauth"
     assert pinned.endpoint("api_base_url") == "https://graph.facebook.com/v24.0/"
 
