@@ -228,7 +228,11 @@ def _check_state(
         raise StateMismatch("This sign-in's cookie is not valid.") from exc
     if flow.provider != provider.instance_name:
         raise StateMismatch("This answer is for a sign-in with another provider.")
-    returned = params.get("oauth_token" if provider.protocol == "oauth1" else "state")
+    if provider.protocol == "oauth1":
+        # OAuth 1.0a binds the callback by its request token (X sends ``denied=`` on cancel).
+        returned = params.get("oauth_token") or params.get("denied")
+    else:
+        returned = params.get("state")
     if not returned:
         raise StateMismatch("The provider's answer carries no state.")
     if returned != flow.state:

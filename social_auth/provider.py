@@ -190,7 +190,7 @@ class Provider:
         self._http: requests.Session | None = None
         self._metadata: dict[str, Any] | None = None
         self._keys: KeySet | None = None
-        self._keys_fetched_at = 0.0
+        self._keys_refetched_at = -JWKS_REFETCH_INTERVAL
 
     @property
     def display_title(self) -> str:
@@ -345,14 +345,13 @@ class Provider:
         """The issuer's keys, imported once; an unknown ``kid`` refetches them, rate-limited, so
         a key rotation is picked up while a flood of made-up kids costs one fetch a minute."""
         with self._lock:
-            known = self._keys is not None and (
-                kid is None or any(k.kid == kid for k in self._keys)
-            )
-            due = time.monotonic() - self._keys_fetched_at >= JWKS_REFETCH_INTERVAL
-            if known or (self._keys is not None and not due):
-                assert self._keys is not None
-                return self._keys
-            self._keys_fetched_at = time.monotonic()
+            if self._keys is not None:
+                if kid is None or any(k.kid == kid for k in self._keys):
+                    return self._keys
+                now = time.monotonic()
+                if now - self._keys_refetched_at < JWKS_REFETCH_INTERVAL:
+                    return self._keys  # the token's kid stays unknown and it is refused
+                self._keys_refetched_at = now
         jwks_uri = str(self.metadata().get("jwks_uri") or "")
         if not jwks_uri:
             raise self.error("publishes no signing keys")
@@ -531,8 +530,9 @@ class Provider:
             raise self.error("could not be reached or refused the token request") from exc
         except OAuthError as exc:
             raise self.error(f"refused the sign-in ({exc.error})") from exc
-        except ValueError as exc:  # a body that is neither JSON nor a form (an HTML page)
-            raise self.error("answered the token request with something we cannot read") from exc
+        except ValueError as exc:  # Authlib: an error status, or a body that is neither JSON
+            # nor a form (an HTML page)
+            raise self.error("refused the token request or answered it unreadably") from exc
         if not isinstance(token, dict):
             raise self.error("answered the token request with something we cannot read")
         return dict(token)

@@ -95,6 +95,10 @@ class FakeProvider:
     #: stage ("token", "api") -> "500" | "html" | "malformed" | "slow" | "no_token" | "error".
     faults: dict[str, str] = field(default_factory=dict)
     token_extra: dict[str, Any] = field(default_factory=dict)
+    #: An ID token to hand out instead of a fresh one (a replayed token).
+    id_token_override: str | None = None
+    discovery_extra: dict[str, Any] = field(default_factory=dict)
+    issued_id_tokens: list[str] = field(default_factory=list)
     base_url: str = ""
     keys: list[RSAKey] = field(default_factory=lambda: [signing_key("k1")])
     jwks_fetches: int = 0
@@ -131,10 +135,13 @@ class FakeProvider:
             subject_types_supported=["public"],
             id_token_signing_alg_values_supported=["RS256"],
             code_challenge_methods_supported=["S256"],
+            **self.discovery_extra,
         )
 
     def jwks(self) -> Response:
         self.jwks_fetches += 1
+        if self.faults.get("jwks"):
+            return self.fail(self.faults["jwks"])
         return jsonify(KeySet(list(self.keys)).as_dict(private=False))
 
     def authorize(self) -> Response:
@@ -179,7 +186,8 @@ class FakeProvider:
         body: dict[str, Any] = {"access_token": access_token, "token_type": "bearer"}
         body.update(self.token_extra)
         if self.id_token_claims is not None:
-            body["id_token"] = self.make_id_token(nonce=grant["nonce"])
+            body["id_token"] = self.id_token_override or self.make_id_token(nonce=grant["nonce"])
+            self.issued_id_tokens.append(body["id_token"])
         return jsonify(body)
 
     def client_authenticated(self, form: dict[str, str]) -> bool:

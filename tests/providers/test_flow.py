@@ -179,8 +179,8 @@ def test_an_injected_code_fails_without_its_pkce_verifier(github, settings):
     [
         ("token", "500", 502, "could not be reached or refused"),
         ("token", "503", 502, "could not be reached or refused"),
-        ("token", "html", 502, "cannot read"),
-        ("token", "malformed", 502, "cannot read"),
+        ("token", "html", 502, "unreadably"),
+        ("token", "malformed", 502, "unreadably"),
         ("token", "slow", 504, "did not answer in time"),
         ("token", "no_token", 502, "did not return an access token"),
         ("token", "error", 502, "bad_verification_code"),
