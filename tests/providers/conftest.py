@@ -18,7 +18,9 @@ from providers.x import X
 from social_auth import flow
 from social_auth.flow import FlowSettings, MemoryUsedStates, SignInResult
 from social_auth.provider import Provider
+from social_auth.store import IdentityStore
 
+from ..conftest import empty_tables
 from .servers import CALLBACK_BASE, FakeProvider, consent, payload
 
 SECRET = "test-secret-key"
@@ -128,3 +130,11 @@ def github() -> Iterator[FakeProvider]:
 def google() -> Iterator[FakeProvider]:
     with make_fake("google").running() as fake:
         yield fake
+
+
+@pytest.fixture
+def db(sqlite_store: IdentityStore) -> Iterator[IdentityStore]:
+    """The SQLite identity store, empty before and after each test."""
+    empty_tables(sqlite_store)
+    yield sqlite_store
+    empty_tables(sqlite_store)

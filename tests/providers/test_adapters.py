@@ -65,12 +65,12 @@ EXPECTED = {
 
 
 @pytest.mark.parametrize("adapter", sorted(EXPECTED))
-def test_a_sign_in_completes_and_is_stored(adapter, settings, sqlite_store: IdentityStore):
+def test_a_sign_in_completes_and_is_stored(adapter, settings, db: IdentityStore):
     with make_fake(adapter).running() as fake:
         result = sign_in(make_provider(adapter, fake), settings, draft="My comment")
     assert result.profile == EXPECTED[adapter]
     assert (result.next_path, result.draft, result.popup) == ("/posts/1", "My comment", False)
-    commenter, identity, created = sqlite_store.sign_in(result.profile)
+    commenter, identity, created = db.sign_in(result.profile)
     assert created and identity.subject == EXPECTED[adapter].subject
     assert commenter.display_name == EXPECTED[adapter].display_name
 

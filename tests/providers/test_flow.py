@@ -191,7 +191,7 @@ def test_an_injected_code_fails_without_its_pkce_verifier(github, settings):
     ],
 )
 def test_each_provider_fault_is_a_clear_error_and_keeps_the_draft(
-    stage, fault, status, message, settings, sqlite_store: IdentityStore
+    stage, fault, status, message, settings, db: IdentityStore
 ):
     fake = make_fake("github")
     with fake.running():
@@ -202,7 +202,7 @@ def test_each_provider_fault_is_a_clear_error_and_keeps_the_draft(
             finish(provider, s.cookie_value, params, settings)
     assert info.value.status == status
     assert info.value.draft == "My half-written comment"
-    assert sqlite_store.find_identity("github", "583231") is None
+    assert db.find_identity("github", "583231") is None
 
 
 def test_an_unreachable_provider_is_a_502(settings):

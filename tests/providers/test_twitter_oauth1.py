@@ -206,7 +206,7 @@ def twitter(fake: FakeX, **extra: Any) -> Twitter:
 
 
 def test_twitter_sign_in_completes_with_id_str_and_verified_email(
-    fake_x, settings, sqlite_store: IdentityStore
+    fake_x, settings, db: IdentityStore
 ):
     provider = twitter(fake_x)
     started = flow.start(provider, callback_url(provider), settings=settings, draft="Hi X")
@@ -222,7 +222,7 @@ def test_twitter_sign_in_completes_with_id_str_and_verified_email(
     )
     assert profile.email == "sean@example.com" and profile.email_verified
     assert result.draft == "Hi X"
-    assert sqlite_store.sign_in(profile).created
+    assert db.sign_in(profile).created
 
 
 def test_twitter_without_email_permission_gives_no_email(fake_x, settings):
