@@ -133,9 +133,8 @@ def redeem(secret_key: str | bytes, form: Mapping[str, str]) -> dict[str, Any]:
         raise DevGrantError("invalid_grant", "unknown or expired code") from exc
     if form.get("redirect_uri") != data["redirect_uri"]:
         raise DevGrantError("invalid_grant", "redirect_uri differs from the authorize request")
-    verifier = form.get("code_verifier", "").encode()
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier).digest()).rstrip(b"=").decode()
-    if not verifier or not secrets.compare_digest(challenge, data["cc"]):
+    verifier = form.get("code_verifier", "")
+    if not verifier or not secrets.compare_digest(s256_challenge(verifier), data["cc"]):
         raise DevGrantError("invalid_grant", "PKCE verifier does not match")
     token = _tokens(secret_key).dumps(data["claims"])
     return {"access_token": token, "token_type": "Bearer", "expires_in": TOKEN_MAX_AGE}
@@ -151,6 +150,12 @@ def userinfo(secret_key: str | bytes, authorization: str | None) -> dict[str, An
     except BadSignature as exc:
         raise DevGrantError("invalid_token", "unknown or expired access token") from exc
     return claims
+
+
+def s256_challenge(verifier: str) -> str:
+    """The PKCE S256 challenge of a verifier (RFC 7636 §4.2)."""
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def _codes(secret_key: str | bytes) -> URLSafeTimedSerializer:

@@ -131,7 +131,7 @@ class Api:
     ) -> Any:
         """GET an API URL (absolute, or relative to ``api_base_url``) with the user's token;
         ``optional``: a 4xx answer gives ``None`` instead of failing the sign-in."""
-        absolute = urljoin(self.base_url, self.provider.api_url(url))
+        absolute = self.provider.api_url(url, self.base_url)
         return self.provider.get_json(absolute, self.token, params, optional=optional)
 
     def userinfo(self) -> dict[str, Any]:
@@ -305,9 +305,10 @@ class Provider:
             return None
         return self.json_of(response)
 
-    def api_url(self, url: str) -> str:
-        """``url`` resolved against ``api_base_url`` (which ends with a slash)."""
-        return urljoin(self.endpoint("api_base_url"), url)
+    def api_url(self, url: str, base_url: str = "") -> str:
+        """``url`` resolved against ``api_base_url`` (which ends with a slash), itself resolved
+        against ``base_url`` when relative (the ``dev`` provider's)."""
+        return urljoin(urljoin(base_url, self.endpoint("api_base_url")), url)
 
     # -- OpenID Connect -------------------------------------------------------------------
 
