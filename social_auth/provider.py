@@ -10,6 +10,7 @@ failure of the provider becomes a ``ProviderError`` with status 502 (or 504 for 
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 import time
@@ -26,7 +27,7 @@ from authlib.integrations.requests_client import OAuth1Auth, OAuth2Auth
 from authlib.integrations.requests_client.oauth2_session import OAuth2ClientAuth
 from authlib.oauth1.client import OAuth1Client
 from authlib.oauth2.client import OAuth2Client
-from joserfc import jws, jwt
+from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
@@ -191,6 +192,7 @@ class Provider:
         self._metadata: dict[str, Any] | None = None
         self._keys: KeySet | None = None
         self._keys_refetched_at = -JWKS_REFETCH_INTERVAL
+        self._registries: dict[tuple[str, ...], jws.JWSRegistry] = {}
 
     @property
     def display_title(self) -> str:
@@ -374,7 +376,9 @@ class Provider:
     def validate_id_token(self, id_token: str, nonce: str) -> dict[str, Any]:
         """The claims of a valid ID token (OIDC Core §3.1.3.7), else a ``ProviderError``."""
         try:
-            header = jws.extract_compact(id_token.encode()).headers()
+            # Parsed once; joserfc then verifies the signature of that parsed token.
+            signed = jws.extract_compact(id_token.encode())
+            header = signed.headers()
         except (JoseError, ValueError, AttributeError) as exc:
             raise self.error("returned a malformed ID token") from exc
         algorithms = self.allowed_algorithms()
@@ -384,10 +388,25 @@ class Provider:
         keys = self.key_set(kid)
         try:
             key = keys.get_by_kid(kid) if kid else _only_key(keys)
-            token = jwt.decode(id_token, key, algorithms=list(algorithms))
+            valid = jws.validate_compact(signed, key, registry=self._jws_registry(algorithms))
         except (JoseError, ValueError) as exc:
             raise self.error("returned an ID token whose signature does not verify") from exc
-        return self.check_id_token_claims(dict(token.claims), nonce)
+        if not valid:
+            raise self.error("returned an ID token whose signature does not verify")
+        try:
+            claims = json.loads(signed.payload)
+        except ValueError as exc:
+            raise self.error("returned a malformed ID token") from exc
+        if not isinstance(claims, dict):
+            raise self.error("returned a malformed ID token")
+        return self.check_id_token_claims(claims, nonce)
+
+    def _jws_registry(self, algorithms: tuple[str, ...]) -> jws.JWSRegistry:
+        """Built once per algorithm list: constructing it costs as much as a verification."""
+        registry = self._registries.get(algorithms)
+        if registry is None:
+            registry = self._registries[algorithms] = jws.JWSRegistry(algorithms=list(algorithms))
+        return registry
 
     def check_id_token_claims(self, claims: dict[str, Any], nonce: str) -> dict[str, Any]:
         issuers = (self.metadata()["issuer"], *self.legacy_issuers)
