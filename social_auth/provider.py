@@ -21,12 +21,14 @@ from typing import Any, ClassVar, Literal
 from urllib.parse import urljoin
 
 import requests
+from authlib.common.encoding import to_native
 from authlib.common.security import generate_token
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.requests_client import OAuth1Auth, OAuth2Auth
 from authlib.integrations.requests_client.oauth2_session import OAuth2ClientAuth
 from authlib.oauth1.client import OAuth1Client
 from authlib.oauth2.client import OAuth2Client
+from authlib.oidc.core.util import create_half_hash
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
@@ -373,8 +375,11 @@ class Provider:
         wanted = self.settings.get("id_token_algorithms") or self.id_token_algorithms
         return tuple(a for a in wanted if a in ASYMMETRIC_ALGORITHMS)
 
-    def validate_id_token(self, id_token: str, nonce: str) -> dict[str, Any]:
-        """The claims of a valid ID token (OIDC Core §3.1.3.7), else a ``ProviderError``."""
+    def validate_id_token(
+        self, id_token: str, nonce: str, access_token: str | None = None
+    ) -> dict[str, Any]:
+        """The claims of a valid ID token (OIDC Core §3.1.3.7), else a ``ProviderError``.
+        With ``access_token``, an ``at_hash`` claim must match it (§3.1.3.8)."""
         try:
             # Parsed once; joserfc then verifies the signature of that parsed token.
             signed = jws.extract_compact(id_token.encode())
@@ -399,6 +404,12 @@ class Provider:
             raise self.error("returned a malformed ID token") from exc
         if not isinstance(claims, dict):
             raise self.error("returned a malformed ID token")
+        if access_token is not None and "at_hash" in claims:
+            expected = create_half_hash(access_token, header["alg"])
+            if expected is None or not secrets.compare_digest(
+                str(claims["at_hash"]), to_native(expected)
+            ):
+                raise self.error("returned an ID token for another access token (at_hash)")
         return self.check_id_token_claims(claims, nonce)
 
     def _jws_registry(self, algorithms: tuple[str, ...]) -> jws.JWSRegistry:
@@ -537,7 +548,7 @@ class Provider:
             id_token = token.get("id_token")
             if not isinstance(id_token, str):
                 raise self.error("did not return an ID token")
-            claims = self.validate_id_token(id_token, nonce)
+            claims = self.validate_id_token(id_token, nonce, str(token["access_token"]))
         return self.profile(token, Api(self, token, claims, redirect_uri))
 
     def _call_token_endpoint(self, call: Any) -> dict[str, Any]:

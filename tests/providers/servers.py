@@ -186,7 +186,9 @@ class FakeProvider:
         body: dict[str, Any] = {"access_token": access_token, "token_type": "bearer"}
         body.update(self.token_extra)
         if self.id_token_claims is not None:
-            body["id_token"] = self.id_token_override or self.make_id_token(nonce=grant["nonce"])
+            body["id_token"] = self.id_token_override or self.make_id_token(
+                nonce=grant["nonce"], access_token=access_token
+            )
             self.issued_id_tokens.append(body["id_token"])
         return jsonify(body)
 
@@ -248,7 +250,9 @@ class FakeProvider:
 
     # -- ID tokens ------------------------------------------------------------------------
 
-    def make_id_token(self, *, nonce: str | None, key: RSAKey | None = None) -> str:
+    def make_id_token(
+        self, *, nonce: str | None, key: RSAKey | None = None, access_token: str | None = None
+    ) -> str:
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": self.base_url,
@@ -259,6 +263,9 @@ class FakeProvider:
         }
         if nonce is not None:
             claims["nonce"] = nonce
+        if "at_hash" in claims and access_token is not None:
+            digest = hashlib.sha256(access_token.encode()).digest()[:16]
+            claims["at_hash"] = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
         signer = key or self.keys[0]
         header: dict[str, Any] = {"alg": "RS256", "kid": signer.kid}
         if self.id_token_hook:

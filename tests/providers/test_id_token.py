@@ -167,12 +167,21 @@ def test_discovery_for_another_issuer_is_refused(issuer):
 
 def test_a_replayed_id_token_is_refused(settings):
     fake = make_fake("google")
+    assert fake.id_token_claims is not None
+    del fake.id_token_claims["at_hash"]  # without it, only the nonce tells the flows apart
     with fake.running():
         provider = make_provider("google", fake)
         sign_in(provider, settings)
         fake.id_token_override = fake.issued_id_tokens[-1]  # an attacker replays it
         with pytest.raises(ProviderError, match="nonce"):
             sign_in(provider, settings)
+
+
+def test_an_at_hash_for_another_access_token_is_refused(settings):
+    fake = make_fake("google")
+    fake.id_token_hook = lambda header, claims: claims.update(at_hash="HK6E_P6Dh8Y93mRNtsDB1Q")
+    with fake.running(), pytest.raises(ProviderError, match="at_hash"):
+        sign_in(make_provider("google", fake), settings)
 
 
 def test_userinfo_for_another_subject_is_refused(settings):
