@@ -203,7 +203,7 @@ def finish(
             extra=flow.extra,
         )
     except SignInError as exc:
-        if flow is not None and flow.provider == provider.instance_name:
+        if flow is not None:  # signed by us: the commenter's own draft, whatever went wrong
             exc.next_path, exc.popup, exc.draft = flow.next_path, flow.popup, flow.draft
         raise
     return SignInResult(provider.instance_name, profile, flow.next_path, flow.popup, flow.draft)

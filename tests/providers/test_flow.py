@@ -83,8 +83,10 @@ def test_state_from_one_provider_is_refused_at_another_providers_callback(github
     first = make_provider("github", github)
     other = GitHub("work-github", dict(first.settings))
     s, params = started(first, settings)
-    with pytest.raises(StateMismatch, match="another provider"):
+    with pytest.raises(StateMismatch, match="another provider") as info:
         finish(other, s.cookie_value, params, settings)
+    assert info.value.draft == "My half-written comment"
+    assert finish(first, s.cookie_value, params, settings).profile.subject == "583231"
 
 
 def test_a_tampered_flow_cookie_is_refused(github, settings):
