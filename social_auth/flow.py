@@ -19,11 +19,12 @@ from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import Column, Engine, Float, MetaData, String, Table, delete, insert
+from sqlalchemy import Engine, delete, insert
 from sqlalchemy.exc import IntegrityError
 
 from .errors import InvalidInput, ProviderError, SignInCancelled, SignInError, StateMismatch
 from .provider import Profile, Provider, new_secret
+from .store.models import UsedFlowState
 
 #: Name of the cookie the caller keeps ``FlowStart.cookie_value`` in.
 COOKIE_NAME = "social_auth_flow"
@@ -63,26 +64,19 @@ class MemoryUsedStates:
 
 
 class SqlUsedStates:
-    """A replay guard shared by every worker through the database: the primary key makes the
-    second insert of a flow id fail, whichever worker tries it."""
-
-    metadata = MetaData()
-    table = Table(
-        "social_auth_used_states",
-        metadata,
-        Column("jti", String(64), primary_key=True),
-        Column("expires_at", Float, nullable=False, index=True),
-    )
+    """A replay guard shared by every worker through the identity store's database (table
+    ``social_auth_used_state``, migration 0002): the primary key makes the second insert of a
+    flow id fail, whichever worker tries it."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.metadata.create_all(engine, checkfirst=True)
 
     def consume(self, jti: str, expires_at: float) -> bool:
         try:
             with self.engine.begin() as conn:
-                conn.execute(delete(self.table).where(self.table.c.expires_at < time.time()))
-                conn.execute(insert(self.table).values(jti=jti, expires_at=expires_at))
+                expired = UsedFlowState.expires_at < time.time()
+                conn.execute(delete(UsedFlowState).where(expired))
+                conn.execute(insert(UsedFlowState).values(jti=jti, expires_at=expires_at))
         except IntegrityError:
             return False
         return True

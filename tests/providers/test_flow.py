@@ -69,6 +69,7 @@ def test_callback_with_replayed_state_is_refused(github, settings):
 
 def test_replayed_state_is_refused_by_another_worker_sharing_the_database(github, tmp_path: Path):
     store = IdentityStore.from_url(f"sqlite:///{tmp_path / 'states.sqlite3'}")
+    store.upgrade_schema()
     worker_a = FlowSettings(secret_key=SECRET, used_states=SqlUsedStates(store.engine))
     worker_b = FlowSettings(secret_key=SECRET, used_states=SqlUsedStates(store.engine))
     provider = make_provider("github", github)
