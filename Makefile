@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest services browser bench clean
+.PHONY: run test lint typecheck pytest services browser oidc-provider bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)  ## the example blog at http://127.0.0.1:5000 on SQLite, offline
 	$(BIN)/flask --app examples.blog:create_app run --debug --host 127.0.0.1 --port 5000
 
-test: $(STAMP) services browser lint typecheck pytest  ## everything CI checks
+test: $(STAMP) services browser oidc-provider lint typecheck pytest  ## everything CI checks
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -31,6 +31,9 @@ services:  ## start PostgreSQL and Redis where this machine has them but they ar
 
 browser:  ## Debian's Chromium for the browser tests (Playwright cannot download one here)
 	@bash scripts/ensure-chromium.sh
+
+oidc-provider:  ## the npm oidc-provider the oidc and google adapters are tested against
+	@bash scripts/ensure-oidc-provider.sh
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -104,8 +104,10 @@ def _coerce(key: str, name: str, value: Any) -> Any:
             raise ConfigError(key, f"must be 'console', 'smtp' or a Mailer object, not {value!r}")
         return value
     if name == "admin_check":
-        if value is not None and not callable(value) and not (
-            isinstance(value, str) and ":" in value
+        if (
+            value is not None
+            and not callable(value)
+            and not (isinstance(value, str) and ":" in value)
         ):
             raise ConfigError(key, "must be a callable or a 'module:function' string")
         return value
@@ -142,8 +144,10 @@ def _origins(key: str, value: Any) -> tuple[str, ...]:
         raise ConfigError(key, "must be a list of origins such as 'https://blog.example'")
     origins = []
     for origin in items:
-        if not isinstance(origin, str) or not origin.startswith(("https://", "http://")) or (
-            origin.count("/") != 2
+        if (
+            not isinstance(origin, str)
+            or not origin.startswith(("https://", "http://"))
+            or (origin.count("/") != 2)
         ):
             raise ConfigError(key, f"{origin!r} is not an origin such as 'https://blog.example'")
         origins.append(origin)

@@ -66,9 +66,16 @@ class CommenterBlocked(SocialAuthError):
 
 
 class SignInError(SocialAuthError):
-    """A sign-in could not be completed; the commenter sees ``message``."""
+    """A sign-in could not be completed; the commenter sees ``message``.
+
+    ``flow.finish`` fills ``next_path``, ``popup`` and ``draft`` from the flow cookie, so the
+    page explaining the failure can return the commenter, with their draft, to where they were.
+    """
 
     code = "sign_in_failed"
+    next_path: str = "/"
+    popup: bool = False
+    draft: str | None = None
 
 
 class StateMismatch(SignInError):

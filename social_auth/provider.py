@@ -1,12 +1,39 @@
-"""Provider base class and the normalised ``Profile`` every adapter returns."""
+"""Provider base over Authlib's clients, and the normalised ``Profile`` every adapter returns.
+
+An adapter is data (endpoints, scopes, capabilities) plus one ``profile(token, api)`` function.
+This module does the protocol around it with Authlib: OAuth 1.0a request tokens and signing,
+OAuth 2.0 code exchange with PKCE (S256), OpenID Connect discovery and ID-token validation
+(joserfc, the JOSE library Authlib is built on, with a cached key set). Every provider call has
+a timeout and goes through one ``requests.Session`` per provider instance (keep-alive), and every
+failure of the provider becomes a ``ProviderError`` with status 502 (or 504 for a timeout).
+"""
 
 from __future__ import annotations
 
+import json
+import secrets
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any, ClassVar, Literal
+from urllib.parse import urljoin
 
-from .errors import ConfigError
+import requests
+from authlib.common.encoding import to_native
+from authlib.common.security import generate_token
+from authlib.integrations.base_client import OAuthError
+from authlib.integrations.requests_client import OAuth1Auth, OAuth2Auth
+from authlib.integrations.requests_client.oauth2_session import OAuth2ClientAuth
+from authlib.oauth1.client import OAuth1Client
+from authlib.oauth2.client import OAuth2Client
+from authlib.oidc.core.util import create_half_hash
+from joserfc import jws
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+from .errors import ConfigError, ProviderError
 
 Protocol = Literal["oauth1", "oauth2", "oidc", "local"]
 EmailVerification = Literal["claim", "api_field", "never"]
@@ -20,6 +47,15 @@ ENDPOINT_OVERRIDES = (
     "server_metadata_url",
     "userinfo_endpoint",
 )
+
+#: Algorithms an ID token may be signed with unless an adapter narrows the list. Asymmetric only:
+#: ``none`` and HS* (which would let anyone holding the public key forge a token) never appear.
+ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384")
+DEFAULT_TIMEOUT = 5.0
+#: Clock skew tolerated on ``exp`` and ``iat``.
+LEEWAY = 60
+#: An unknown ``kid`` refetches the JWKS at most once per this many seconds.
+JWKS_REFETCH_INTERVAL = 60.0
 
 
 @dataclass(frozen=True)
@@ -52,6 +88,66 @@ class Capabilities:
     deprecated: bool = False
 
 
+@dataclass(frozen=True)
+class AuthorizationRequest:
+    """What ``Provider.authorization_request`` made: where to send the browser, and what the
+    callback must echo (``state``, or an OAuth 1.0a request token) plus secrets to keep."""
+
+    url: str
+    state: str
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+class _OAuth2Client(OAuth2Client):  # type: ignore[misc]
+    """Authlib's OAuth 2.0 client over our shared ``requests.Session`` (not a new one per flow)."""
+
+    client_auth_class = OAuth2ClientAuth
+    token_auth_class = OAuth2Auth
+    oauth_error_class = OAuthError
+    SESSION_REQUEST_PARAMS = ("timeout",)
+
+
+class _OAuth1Client(OAuth1Client):  # type: ignore[misc]
+    auth_class = OAuth1Auth
+
+
+class Api:
+    """What an adapter's ``profile`` function may use: the token, validated ID-token claims, and
+    GET helpers that authenticate, time out and turn any failure into a ``ProviderError``."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        token: Mapping[str, Any],
+        claims: Mapping[str, Any],
+        base_url: str = "",
+    ) -> None:
+        self.provider = provider
+        self.token = token
+        #: Relative endpoints (the ``dev`` provider's) resolve against this (the callback URL).
+        self.base_url = base_url
+        #: Claims of the validated ID token (empty for plain OAuth).
+        self.claims = claims
+
+    def get_json(
+        self, url: str, params: Mapping[str, str] | None = None, *, optional: bool = False
+    ) -> Any:
+        """GET an API URL (absolute, or relative to ``api_base_url``) with the user's token;
+        ``optional``: a 4xx answer gives ``None`` instead of failing the sign-in."""
+        absolute = self.provider.api_url(url, self.base_url)
+        return self.provider.get_json(absolute, self.token, params, optional=optional)
+
+    def userinfo(self) -> dict[str, Any]:
+        """The OIDC userinfo response; its ``sub`` must be the ID token's (OIDC Core §5.3.2)."""
+        url = self.provider.userinfo_url()
+        if not url:
+            return {}
+        info = self.get_json(urljoin(self.base_url, url))
+        if not isinstance(info, dict) or info.get("sub") != self.claims.get("sub"):
+            raise self.provider.error("its userinfo is for another user than its ID token")
+        return info
+
+
 class Provider:
     """One configured provider instance: class data from the adapter, settings from the app."""
 
@@ -66,11 +162,39 @@ class Provider:
     #: Settings the adapter understands beyond the required ones and the endpoint overrides.
     optional_settings: ClassVar[tuple[str, ...]] = ("scope", "title", "timeout")
 
+    # Endpoints; each can be overridden by the setting of the same name.
+    authorize_url: ClassVar[str] = ""
+    access_token_url: ClassVar[str] = ""
+    request_token_url: ClassVar[str] = ""
+    api_base_url: ClassVar[str] = ""
+    server_metadata_url: ClassVar[str] = ""
+    userinfo_endpoint: ClassVar[str] = ""
+
+    scope: ClassVar[str] = ""
+    #: Send a PKCE S256 challenge (every provider that accepts it).
+    pkce: ClassVar[bool] = True
+    #: How the client authenticates at the token endpoint.
+    token_endpoint_auth_method: ClassVar[str] = "client_secret_basic"
+    #: Extra query parameters of the authorization URL.
+    authorize_params: ClassVar[Mapping[str, str]] = {}
+    #: The RFC 9207 ``iss`` a plain OAuth 2.0 provider puts on its callback, if any.
+    response_issuer: ClassVar[str] = ""
+    #: OIDC: further accepted ``iss`` values besides the discovered issuer (Google's legacy one).
+    legacy_issuers: ClassVar[tuple[str, ...]] = ()
+    #: OIDC: the algorithms an ID token may use.
+    id_token_algorithms: ClassVar[tuple[str, ...]] = ASYMMETRIC_ALGORITHMS
+
     def __init__(self, instance_name: str, settings: Mapping[str, Any]) -> None:
         self.instance_name = instance_name
         self.settings = dict(settings)
         self.settings.pop("provider", None)
         self._validate_settings()
+        self._lock = threading.Lock()
+        self._http: requests.Session | None = None
+        self._metadata: dict[str, Any] | None = None
+        self._keys: KeySet | None = None
+        self._keys_refetched_at = -JWKS_REFETCH_INTERVAL
+        self._registries: dict[tuple[str, ...], jws.JWSRegistry] = {}
 
     @property
     def display_title(self) -> str:
@@ -86,3 +210,373 @@ class Provider:
         unknown = sorted(set(self.settings) - known)
         if unknown:
             raise ConfigError(key, f"unknown setting(s) {', '.join(map(repr, unknown))}")
+        timeout = self.settings.get("timeout", DEFAULT_TIMEOUT)
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            raise ConfigError(key, "'timeout' must be a positive number of seconds")
+
+    # -- the adapter's part ---------------------------------------------------------------
+
+    def profile(self, token: Mapping[str, Any], api: Api) -> Profile:
+        """Turn what the provider returned into a ``Profile``; every adapter implements this."""
+        raise NotImplementedError
+
+    # -- settings and HTTP ----------------------------------------------------------------
+
+    @property
+    def client_id(self) -> str:
+        return str(self.settings.get("client_id", ""))
+
+    @property
+    def client_secret(self) -> str:
+        return str(self.settings.get("client_secret", ""))
+
+    @property
+    def timeout(self) -> float:
+        """Seconds for connecting and for each read; one provider hanging never hangs a worker."""
+        return float(self.settings.get("timeout", DEFAULT_TIMEOUT))
+
+    def endpoint(self, name: str) -> str:
+        """An endpoint URL: the setting of that name when a site overrides it, else the default."""
+        return str(self.settings.get(name) or getattr(self, name))
+
+    def requested_scope(self) -> str:
+        return str(self.settings.get("scope") or self.scope)
+
+    @property
+    def http(self) -> requests.Session:
+        """The provider instance's connection pool, shared by every sign-in (keep-alive)."""
+        with self._lock:
+            if self._http is None:
+                session = requests.Session()
+                # One session serves every visitor: it must never carry one visitor's cookies
+                # into another's calls.
+                session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+                session.headers["User-Agent"] = "flask-social-auth"
+                self._http = session
+            return self._http
+
+    def error(self, problem: str, *, status: int = 502) -> ProviderError:
+        return ProviderError(self.instance_name, f"{self.display_title} {problem}.", status=status)
+
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """One call to the provider with our timeout; network failures and 5xx raise."""
+        kwargs.setdefault("timeout", self.timeout)
+        try:
+            response = self.http.request(method, url, **kwargs)
+        except requests.Timeout as exc:
+            raise self.error("did not answer in time", status=504) from exc
+        except requests.RequestException as exc:
+            raise self.error("could not be reached") from exc
+        if response.status_code >= 500:
+            raise self.error(f"failed (HTTP {response.status_code})")
+        return response
+
+    def json_of(self, response: requests.Response) -> Any:
+        """The JSON body of a successful answer; HTML, errors and malformed JSON raise."""
+        if response.status_code >= 400:
+            raise self.error(f"refused the request (HTTP {response.status_code})")
+        if "json" not in response.headers.get("Content-Type", ""):
+            raise self.error("answered with something other than JSON")
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise self.error("answered with malformed JSON") from exc
+
+    def get_json(
+        self,
+        url: str,
+        token: Mapping[str, Any],
+        params: Mapping[str, str] | None = None,
+        *,
+        optional: bool = False,
+    ) -> Any:
+        """GET ``url`` authenticated with ``token`` (Bearer, or OAuth 1.0a signature)."""
+        auth: Any
+        if self.protocol == "oauth1":
+            auth = OAuth1Auth(
+                self.client_id,
+                client_secret=self.client_secret,
+                token=token.get("oauth_token"),
+                token_secret=token.get("oauth_token_secret"),
+            )
+        else:
+            auth = None
+        headers = {"Accept": "application/json"}
+        if auth is None:
+            headers["Authorization"] = f"Bearer {token['access_token']}"
+        response = self.request("GET", url, params=params, auth=auth, headers=headers)
+        if optional and 400 <= response.status_code < 500:
+            return None
+        return self.json_of(response)
+
+    def api_url(self, url: str, base_url: str = "") -> str:
+        """``url`` resolved against ``api_base_url`` (which ends with a slash), itself resolved
+        against ``base_url`` when relative (the ``dev`` provider's)."""
+        return urljoin(urljoin(base_url, self.endpoint("api_base_url")), url)
+
+    # -- OpenID Connect -------------------------------------------------------------------
+
+    def expected_issuer(self) -> str:
+        """The issuer the discovery document must name exactly (OIDC Discovery 1.0 §4.3)."""
+        configured = str(self.settings.get("issuer") or "")
+        if configured:
+            return configured
+        suffix = "/.well-known/openid-configuration"
+        url = self.endpoint("server_metadata_url")
+        return url[: -len(suffix)] if url.endswith(suffix) else url
+
+    def metadata(self) -> dict[str, Any]:
+        """The discovery document, fetched once per provider instance."""
+        if self._metadata is None:
+            document = self.json_of(self.request("GET", self.endpoint("server_metadata_url")))
+            if not isinstance(document, dict):
+                raise self.error("published a malformed discovery document")
+            if document.get("issuer") != self.expected_issuer():
+                raise self.error("published a discovery document for another issuer")
+            self._metadata = document
+        return self._metadata
+
+    def oidc_endpoint(self, setting: str, metadata_key: str) -> str:
+        if self.settings.get(setting):
+            return str(self.settings[setting])
+        if self.protocol == "oidc":
+            return str(self.metadata().get(metadata_key) or "")
+        return str(getattr(self, setting))
+
+    def userinfo_url(self) -> str:
+        return self.oidc_endpoint("userinfo_endpoint", "userinfo_endpoint")
+
+    def key_set(self, kid: str | None) -> KeySet:
+        """The issuer's keys, imported once; an unknown ``kid`` refetches them, rate-limited, so
+        a key rotation is picked up while a flood of made-up kids costs one fetch a minute."""
+        with self._lock:
+            if self._keys is not None:
+                if kid is None or any(k.kid == kid for k in self._keys):
+                    return self._keys
+                now = time.monotonic()
+                if now - self._keys_refetched_at < JWKS_REFETCH_INTERVAL:
+                    return self._keys  # the token's kid stays unknown and it is refused
+                self._keys_refetched_at = now
+        jwks_uri = str(self.metadata().get("jwks_uri") or "")
+        if not jwks_uri:
+            raise self.error("publishes no signing keys")
+        document = self.json_of(self.request("GET", jwks_uri))
+        try:
+            keys = KeySet.import_key_set(document)
+        except (JoseError, ValueError, TypeError, KeyError) as exc:
+            raise self.error("published malformed signing keys") from exc
+        with self._lock:
+            self._keys = keys
+        return keys
+
+    def allowed_algorithms(self) -> tuple[str, ...]:
+        """The adapter's list, narrowed by the ``id_token_algorithms`` setting; whatever is
+        configured, only asymmetric algorithms survive."""
+        wanted = self.settings.get("id_token_algorithms") or self.id_token_algorithms
+        return tuple(a for a in wanted if a in ASYMMETRIC_ALGORITHMS)
+
+    def validate_id_token(
+        self, id_token: str, nonce: str, access_token: str | None = None
+    ) -> dict[str, Any]:
+        """The claims of a valid ID token (OIDC Core §3.1.3.7), else a ``ProviderError``.
+        With ``access_token``, an ``at_hash`` claim must match it (§3.1.3.8)."""
+        try:
+            # Parsed once; joserfc then verifies the signature of that parsed token.
+            signed = jws.extract_compact(id_token.encode())
+            header = signed.headers()
+        except (JoseError, ValueError, AttributeError) as exc:
+            raise self.error("returned a malformed ID token") from exc
+        algorithms = self.allowed_algorithms()
+        if header.get("alg") not in algorithms:
+            raise self.error("signed its ID token with an algorithm we do not accept")
+        kid = header.get("kid")
+        keys = self.key_set(kid)
+        try:
+            key = keys.get_by_kid(kid) if kid else _only_key(keys)
+            valid = jws.validate_compact(signed, key, registry=self._jws_registry(algorithms))
+        except (JoseError, ValueError) as exc:
+            raise self.error("returned an ID token whose signature does not verify") from exc
+        if not valid:
+            raise self.error("returned an ID token whose signature does not verify")
+        try:
+            claims = json.loads(signed.payload)
+        except ValueError as exc:
+            raise self.error("returned a malformed ID token") from exc
+        if not isinstance(claims, dict):
+            raise self.error("returned a malformed ID token")
+        if access_token is not None and "at_hash" in claims:
+            expected = create_half_hash(access_token, header["alg"])
+            if expected is None or not secrets.compare_digest(
+                str(claims["at_hash"]), to_native(expected)
+            ):
+                raise self.error("returned an ID token for another access token (at_hash)")
+        return self.check_id_token_claims(claims, nonce)
+
+    def _jws_registry(self, algorithms: tuple[str, ...]) -> jws.JWSRegistry:
+        """Built once per algorithm list: constructing it costs as much as a verification."""
+        registry = self._registries.get(algorithms)
+        if registry is None:
+            registry = self._registries[algorithms] = jws.JWSRegistry(algorithms=list(algorithms))
+        return registry
+
+    def check_id_token_claims(self, claims: dict[str, Any], nonce: str) -> dict[str, Any]:
+        issuers = (self.metadata()["issuer"], *self.legacy_issuers)
+        if claims.get("iss") not in issuers:
+            raise self.error("returned an ID token from another issuer")
+        audience = claims.get("aud")
+        audiences = [audience] if isinstance(audience, str) else audience
+        if not isinstance(audiences, list) or self.client_id not in audiences:
+            raise self.error("returned an ID token meant for another client")
+        # Audiences we do not know of could use the same token to act as this user elsewhere.
+        if any(a != self.client_id for a in audiences):
+            raise self.error("returned an ID token that is also meant for other clients")
+        if "azp" in claims and claims["azp"] != self.client_id:
+            raise self.error("returned an ID token authorised for another client")
+        now = time.time()
+        exp, iat = claims.get("exp"), claims.get("iat")
+        if not isinstance(exp, int | float) or exp + LEEWAY < now:
+            raise self.error("returned an expired ID token")
+        if not isinstance(iat, int | float) or iat - LEEWAY > now:
+            raise self.error("returned an ID token without a valid issue time")
+        if not nonce or not secrets.compare_digest(str(claims.get("nonce", "")), nonce):
+            raise self.error("returned an ID token for another sign-in (nonce)")
+        if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+            raise self.error("returned an ID token without a subject")
+        return claims
+
+    # -- the protocol ---------------------------------------------------------------------
+
+    def authorization_request(
+        self, redirect_uri: str, state: str, code_verifier: str, nonce: str
+    ) -> AuthorizationRequest:
+        """Where to send the browser to ask the user's consent (``response_type=code``)."""
+        if self.protocol == "oauth1":
+            return self._oauth1_authorization_request(redirect_uri)
+        client = self.oauth2_client(redirect_uri)
+        params: dict[str, str] = dict(self.authorize_params)
+        if self.protocol == "oidc":
+            params["nonce"] = nonce
+        url, _ = client.create_authorization_url(
+            urljoin(redirect_uri, self.oidc_endpoint("authorize_url", "authorization_endpoint")),
+            state=state,
+            code_verifier=code_verifier if self.pkce else None,
+            **params,
+        )
+        return AuthorizationRequest(str(url), state)
+
+    def _oauth1_authorization_request(self, redirect_uri: str) -> AuthorizationRequest:
+        client = _OAuth1Client(
+            self.http, self.client_id, self.client_secret, redirect_uri=redirect_uri
+        )
+        token = self._call_token_endpoint(
+            lambda: client.fetch_request_token(
+                self.endpoint("request_token_url"), timeout=self.timeout
+            )
+        )
+        request_token, secret = token.get("oauth_token"), token.get("oauth_token_secret")
+        if not request_token or not secret:
+            raise self.error("did not return a request token")
+        url = client.create_authorization_url(self.endpoint("authorize_url"), request_token)
+        return AuthorizationRequest(str(url), request_token, {"token_secret": secret})
+
+    def oauth2_client(self, redirect_uri: str) -> _OAuth2Client:
+        return _OAuth2Client(
+            self.http,
+            client_id=self.client_id,
+            client_secret=self.client_secret or None,
+            token_endpoint_auth_method=self.token_endpoint_auth_method,
+            scope=self.requested_scope() or None,
+            redirect_uri=redirect_uri,
+            code_challenge_method="S256" if self.pkce else None,
+        )
+
+    def expected_response_issuer(self) -> tuple[str, bool]:
+        """RFC 9207: the ``iss`` the callback may carry, and whether it must carry it."""
+        if self.protocol == "oidc":
+            metadata = self.metadata()
+            return metadata["issuer"], bool(
+                metadata.get("authorization_response_iss_parameter_supported")
+            )
+        return self.response_issuer, False
+
+    def complete(
+        self,
+        params: Mapping[str, str],
+        redirect_uri: str,
+        *,
+        code_verifier: str,
+        nonce: str,
+        extra: Mapping[str, str],
+    ) -> Profile:
+        """Exchange what the callback carried for a token and turn it into a ``Profile``."""
+        if self.protocol == "oauth1":
+            client = _OAuth1Client(
+                self.http,
+                self.client_id,
+                self.client_secret,
+                token=params.get("oauth_token"),
+                token_secret=extra.get("token_secret"),
+            )
+            token = self._call_token_endpoint(
+                lambda: client.fetch_access_token(
+                    self.endpoint("access_token_url"),
+                    verifier=params.get("oauth_verifier"),
+                    timeout=self.timeout,
+                )
+            )
+            if not token.get("oauth_token") or not token.get("oauth_token_secret"):
+                raise self.error("did not return an access token")
+            return self.profile(token, Api(self, token, {}))
+        code = params.get("code")
+        if not code:
+            raise self.error("sent no authorization code")
+        client = self.oauth2_client(redirect_uri)
+        extra_args = {"code_verifier": code_verifier} if self.pkce else {}
+        token = self._call_token_endpoint(
+            lambda: client.fetch_token(
+                urljoin(redirect_uri, self.oidc_endpoint("access_token_url", "token_endpoint")),
+                code=code,
+                grant_type="authorization_code",
+                timeout=self.timeout,
+                **extra_args,
+            )
+        )
+        if not token.get("access_token"):
+            raise self.error("did not return an access token")
+        claims: dict[str, Any] = {}
+        if self.protocol == "oidc":
+            id_token = token.get("id_token")
+            if not isinstance(id_token, str):
+                raise self.error("did not return an ID token")
+            claims = self.validate_id_token(id_token, nonce, str(token["access_token"]))
+        return self.profile(token, Api(self, token, claims, redirect_uri))
+
+    def _call_token_endpoint(self, call: Any) -> dict[str, Any]:
+        """Run one Authlib token call, turning each way it fails into a ``ProviderError``."""
+        try:
+            token = call()
+        except requests.Timeout as exc:
+            raise self.error("did not answer in time", status=504) from exc
+        except requests.RequestException as exc:
+            raise self.error("could not be reached or refused the token request") from exc
+        except OAuthError as exc:
+            raise self.error(f"refused the sign-in ({exc.error})") from exc
+        except ValueError as exc:  # Authlib: an error status, or a body that is neither JSON
+            # nor a form (an HTML page)
+            raise self.error("refused the token request or answered it unreadably") from exc
+        if not isinstance(token, dict):
+            raise self.error("answered the token request with something we cannot read")
+        return dict(token)
+
+
+def _only_key(keys: KeySet) -> Any:
+    """A token without ``kid`` is accepted only when the issuer publishes exactly one key."""
+    candidates = list(keys)
+    if len(candidates) != 1:
+        raise ValueError("no kid and several keys")
+    return candidates[0]
+
+
+def new_secret() -> str:
+    """A random value for state, nonce and PKCE verifiers (43+ characters, RFC 7636 §4.1)."""
+    return str(generate_token(48))

@@ -1,6 +1,6 @@
 """The commenter identity store: models and the ``IdentityStore`` over SQLAlchemy."""
 
-from .models import AuditEvent, Base, Commenter, Identity
+from .models import AuditEvent, Base, Commenter, Identity, UsedFlowState
 from .store import (
     CommenterDetails,
     CommenterPage,
@@ -21,4 +21,5 @@ __all__ = [
     "MergePreview",
     "SignIn",
     "Unmerged",
+    "UsedFlowState",
 ]

@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -166,3 +167,13 @@ class AuditEvent(Base):
     )
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class UsedFlowState(Base):
+    """A consumed sign-in flow id, kept until its flow would have expired anyway, so a state
+    works once even when several workers share this database (``flow.SqlUsedStates``)."""
+
+    __tablename__ = "social_auth_used_state"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)

@@ -1,0 +1,312 @@
+"""The two halves of a sign-in, without Flask: ``start()`` and ``finish()``.
+
+``start`` keeps everything the callback needs (state, PKCE verifier, nonce, ``next``, popup mode,
+the comment draft, the provider instance) in one short-lived signed value the caller puts in a
+cookie, so any worker can finish the flow. ``finish`` checks it against the callback and returns
+a typed ``SignInResult``; a replay guard (``UsedStates``) keeps each state single-use across
+workers. Every ``SignInError`` it raises carries ``next_path``, ``popup`` and ``draft`` so the
+commenter's typed text survives a cancel or a failure.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import Engine, delete, insert
+from sqlalchemy.exc import IntegrityError
+
+from .errors import InvalidInput, ProviderError, SignInCancelled, SignInError, StateMismatch
+from .provider import Profile, Provider, new_secret
+from .store.models import UsedFlowState
+
+#: Name of the cookie the caller keeps ``FlowStart.cookie_value`` in.
+COOKIE_NAME = "social_auth_flow"
+#: A sign-in must finish within this many seconds of its start.
+MAX_AGE = 600
+#: How long a started flow's draft and ``next`` can still be read back after it expired.
+PEEK_MAX_AGE = 86400
+SALT = "social-auth.flow-state"
+#: Browsers drop cookies above 4096 bytes; keep room for the name and attributes.
+MAX_COOKIE_BYTES = 3800
+MAX_NEXT_LENGTH = 2048
+
+
+class UsedStates(Protocol):
+    """Remembers consumed flow ids until they expire, so a state works once across workers."""
+
+    def consume(self, jti: str, expires_at: float) -> bool:
+        """Record ``jti``; True the first time, False if it was already consumed."""
+        ...
+
+
+class MemoryUsedStates:
+    """A replay guard for one process (tests, a single worker)."""
+
+    def __init__(self) -> None:
+        self._used: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def consume(self, jti: str, expires_at: float) -> bool:
+        now = time.time()
+        with self._lock:
+            self._used = {k: v for k, v in self._used.items() if v > now}
+            if jti in self._used:
+                return False
+            self._used[jti] = expires_at
+            return True
+
+
+class SqlUsedStates:
+    """A replay guard shared by every worker through the identity store's database (table
+    ``social_auth_used_state``, migration 0002): the primary key makes the second insert of a
+    flow id fail, whichever worker tries it."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def consume(self, jti: str, expires_at: float) -> bool:
+        try:
+            with self.engine.begin() as conn:
+                expired = UsedFlowState.expires_at < time.time()
+                conn.execute(delete(UsedFlowState).where(expired))
+                conn.execute(insert(UsedFlowState).values(jti=jti, expires_at=expires_at))
+        except IntegrityError:
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class FlowSettings:
+    """Keys and the replay guard; build once per app. ``fallbacks`` are older secret keys that
+    still verify (``SECRET_KEY_FALLBACKS``), the newest key signs."""
+
+    secret_key: str | bytes
+    used_states: UsedStates
+    fallbacks: Sequence[str | bytes] = ()
+    max_age: int = MAX_AGE
+
+    def serializer(self) -> URLSafeTimedSerializer:
+        keys = [_bytes(k) for k in (*self.fallbacks, self.secret_key)]
+        return URLSafeTimedSerializer(keys, salt=SALT)
+
+
+@dataclass(frozen=True)
+class FlowState:
+    """What ``start`` signed into the cookie."""
+
+    jti: str
+    provider: str
+    state: str
+    code_verifier: str
+    nonce: str
+    next_path: str = "/"
+    popup: bool = False
+    draft: str | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FlowStart:
+    """Where to redirect the browser, and the cookie value to set (HttpOnly, ~10 minutes)."""
+
+    url: str
+    cookie_value: str
+    state: FlowState
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    """A finished sign-in: who, and where the commenter goes next with which draft."""
+
+    provider: str
+    profile: Profile
+    next_path: str
+    popup: bool
+    draft: str | None
+
+
+def start(
+    provider: Provider,
+    redirect_uri: str,
+    *,
+    settings: FlowSettings,
+    next_path: str | None = "/",
+    popup: bool = False,
+    draft: str | None = None,
+) -> FlowStart:
+    """Begin a sign-in at ``provider``; may call the provider (OAuth 1.0a request token)."""
+    code_verifier, nonce = new_secret(), new_secret()
+    request = provider.authorization_request(redirect_uri, new_secret(), code_verifier, nonce)
+    state = FlowState(
+        jti=new_secret(),
+        provider=provider.instance_name,
+        state=request.state,
+        code_verifier=code_verifier,
+        nonce=nonce,
+        next_path=safe_next(next_path),
+        popup=bool(popup),
+        draft=draft or None,
+        extra=dict(request.extra),
+    )
+    cookie_value = settings.serializer().dumps(_dump(state))
+    if len(cookie_value) > MAX_COOKIE_BYTES:
+        raise InvalidInput("draft", "The comment is too long to keep during sign-in.")
+    return FlowStart(request.url, cookie_value, state)
+
+
+def peek(cookie_value: str | None, *, settings: FlowSettings) -> FlowState | None:
+    """The flow a cookie holds, without consuming it, even a little after it expired: enough
+    to give the commenter back their draft and ``next`` after a cancel or an error."""
+    if not cookie_value:
+        return None
+    try:
+        return _load(settings.serializer().loads(cookie_value, max_age=PEEK_MAX_AGE))
+    except (BadSignature, ValueError, TypeError, KeyError):
+        return None
+
+
+def finish(
+    provider: Provider,
+    cookie_value: str | None,
+    params: Mapping[str, str],
+    redirect_uri: str,
+    *,
+    settings: FlowSettings,
+) -> SignInResult:
+    """Check the callback against the flow cookie, exchange the code and return the profile.
+
+    Raises ``StateMismatch`` (400), ``SignInCancelled`` or ``ProviderError`` (502/504); each
+    carries the flow's ``next_path``, ``popup`` and ``draft`` when the cookie had them.
+    """
+    flow = peek(cookie_value, settings=settings)
+    try:
+        flow = _check_state(provider, cookie_value, params, settings)
+        _check_provider_answer(provider, params)
+        profile = provider.complete(
+            params,
+            redirect_uri,
+            code_verifier=flow.code_verifier,
+            nonce=flow.nonce,
+            extra=flow.extra,
+        )
+    except SignInError as exc:
+        if flow is not None:  # signed by us: the commenter's own draft, whatever went wrong
+            exc.next_path, exc.popup, exc.draft = flow.next_path, flow.popup, flow.draft
+        raise
+    return SignInResult(provider.instance_name, profile, flow.next_path, flow.popup, flow.draft)
+
+
+def _check_state(
+    provider: Provider,
+    cookie_value: str | None,
+    params: Mapping[str, str],
+    settings: FlowSettings,
+) -> FlowState:
+    if not cookie_value:
+        raise StateMismatch("This sign-in was not started here, or its cookie was lost.")
+    try:
+        payload, signed_at = settings.serializer().loads(
+            cookie_value, max_age=settings.max_age, return_timestamp=True
+        )
+        flow = _load(payload)
+    except SignatureExpired as exc:
+        raise StateMismatch("This sign-in took too long; please try again.") from exc
+    except (BadSignature, ValueError, TypeError, KeyError) as exc:
+        raise StateMismatch("This sign-in's cookie is not valid.") from exc
+    if flow.provider != provider.instance_name:
+        raise StateMismatch("This answer is for a sign-in with another provider.")
+    if provider.protocol == "oauth1":
+        # OAuth 1.0a binds the callback by its request token (X sends ``denied=`` on cancel).
+        returned = params.get("oauth_token") or params.get("denied")
+    else:
+        returned = params.get("state")
+    if not returned:
+        raise StateMismatch("The provider's answer carries no state.")
+    if returned != flow.state:
+        raise StateMismatch("The provider's answer is for another sign-in.")
+    # Consumed before anything else happens, so a cancelled or failed state cannot be retried.
+    expires_at = signed_at.timestamp() + settings.max_age
+    if not settings.used_states.consume(flow.jti, expires_at):
+        raise StateMismatch("This sign-in was already used.")
+    return flow
+
+
+def _check_provider_answer(provider: Provider, params: Mapping[str, str]) -> None:
+    error = params.get("error")
+    if error == "access_denied" or (provider.protocol == "oauth1" and "denied" in params):
+        raise SignInCancelled("Sign-in cancelled.")
+    if error:
+        raise ProviderError(
+            provider.instance_name, f"{provider.display_title} refused the sign-in ({error[:64]})."
+        )
+    if provider.protocol == "oauth1":
+        return
+    # RFC 9207: an ``iss`` on the callback names who answered; a mix-up attack shows here.
+    expected, required = provider.expected_response_issuer()
+    issuer = params.get("iss")
+    if issuer is not None and expected and issuer != expected:
+        raise StateMismatch("The sign-in answer came from an unexpected issuer.")
+    if issuer is None and required:
+        raise StateMismatch("The sign-in answer does not say who issued it.")
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def safe_next(value: str | None) -> str:
+    """``value`` if it is a path on this site, else ``"/"`` (never another host or a scheme)."""
+    if not value or len(value) > MAX_NEXT_LENGTH or not value.startswith("/"):
+        return "/"
+    decoded = value
+    for _ in range(3):  # also what a browser or proxy would make of encoded characters
+        decoded = unquote(decoded)
+    for candidate in (value, decoded):
+        if _CONTROL.search(candidate) or "\\" in candidate:
+            return "/"
+        if candidate.startswith("//") or not candidate.startswith("/"):
+            return "/"
+        parts = urlsplit(candidate)
+        if parts.scheme or parts.netloc:
+            return "/"
+    return value
+
+
+def _dump(state: FlowState) -> dict[str, Any]:
+    return {
+        "j": state.jti,
+        "p": state.provider,
+        "s": state.state,
+        "v": state.code_verifier,
+        "n": state.nonce,
+        "next": state.next_path,
+        "popup": state.popup,
+        "d": state.draft,
+        "x": dict(state.extra),
+    }
+
+
+def _load(data: Any) -> FlowState:
+    if not isinstance(data, dict):
+        raise ValueError("not a flow")
+    return FlowState(
+        jti=str(data["j"]),
+        provider=str(data["p"]),
+        state=str(data["s"]),
+        code_verifier=str(data["v"]),
+        nonce=str(data["n"]),
+        next_path=safe_next(data.get("next")),
+        popup=bool(data.get("popup")),
+        draft=data.get("d") if isinstance(data.get("d"), str) else None,
+        extra={str(k): str(v) for k, v in dict(data.get("x") or {}).items()},
+    )
+
+
+def _bytes(key: str | bytes) -> bytes:
+    return key.encode() if isinstance(key, str) else key

@@ -1,0 +1,273 @@
+"""Local stand-ins for the providers: real HTTP on 127.0.0.1, documented endpoints and payloads.
+
+``FakeProvider`` is an OAuth 2.0 / OpenID Connect authorization server that checks what a
+client must send (client authentication, redirect_uri, PKCE S256) and can be told to fail in
+the ways real providers fail (``faults``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import requests
+from flask import Flask, Response, abort, jsonify, redirect, request
+from joserfc import jwt
+from joserfc.jwk import KeySet, RSAKey
+from werkzeug.serving import make_server
+
+PAYLOADS = Path(__file__).parent / "payloads"
+CALLBACK_BASE = "https://blog.example/auth/callback/"
+
+
+def payload(name: str) -> Any:
+    return json.loads((PAYLOADS / name).read_text())
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Run a WSGI app on an ephemeral loopback port for the duration of the block."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+def consent(authorization_url: str) -> dict[str, str]:
+    """What a browser does: follow the authorization URL; the provider redirects to the callback.
+    Returns the callback's query parameters."""
+    response = requests.get(authorization_url, allow_redirects=False, timeout=5)
+    assert response.status_code in (302, 303), response.text
+    location = response.headers["Location"]
+    assert location.startswith(CALLBACK_BASE), location
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+def s256(verifier: str) -> str:
+    return (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    )
+
+
+_KEYS: dict[str, RSAKey] = {}
+
+
+def signing_key(kid: str = "k1") -> RSAKey:
+    """RSA keys are slow to make: one per kid for the whole session."""
+    if kid not in _KEYS:
+        _KEYS[kid] = RSAKey.generate_key(2048, parameters={"kid": kid, "use": "sig"})
+    return _KEYS[kid]
+
+
+@dataclass
+class FakeProvider:
+    """An authorization server speaking one provider's endpoints."""
+
+    client_id: str = "client-1"
+    client_secret: str = "secret-1"
+    auth_method: str = "client_secret_basic"  # or client_secret_post, none
+    pkce_required: bool = True
+    #: RFC 9207 ``iss`` to add to the callback (GitHub, Google), or None.
+    response_iss: str | None = None
+    #: OIDC: claims for the ID token beyond iss/aud/exp/iat/nonce (None: plain OAuth 2.0).
+    id_token_claims: dict[str, Any] | None = None
+    #: Lets a test rewrite the ID token's claims and header before signing.
+    id_token_hook: Callable[[dict[str, Any], dict[str, Any]], None] | None = None
+    userinfo: dict[str, Any] | None = None
+    #: API routes (path -> JSON payload or a function of the request returning one).
+    api: dict[str, Any] = field(default_factory=dict)
+    #: "deny" answers the authorize request with error=access_denied.
+    decision: str = "approve"
+    #: stage ("token", "api") -> "500" | "html" | "malformed" | "slow" | "no_token" | "error".
+    faults: dict[str, str] = field(default_factory=dict)
+    token_extra: dict[str, Any] = field(default_factory=dict)
+    #: An ID token to hand out instead of a fresh one (a replayed token).
+    id_token_override: str | None = None
+    discovery_extra: dict[str, Any] = field(default_factory=dict)
+    issued_id_tokens: list[str] = field(default_factory=list)
+    base_url: str = ""
+    keys: list[RSAKey] = field(default_factory=lambda: [signing_key("k1")])
+    jwks_fetches: int = 0
+    codes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
+    requests_seen: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+
+    def app(self) -> Flask:
+        app = Flask(__name__)
+        app.add_url_rule("/authorize", view_func=self.authorize)
+        app.add_url_rule("/token", view_func=self.token, methods=["POST"])
+        app.add_url_rule("/.well-known/openid-configuration", view_func=self.discovery)
+        app.add_url_rule("/jwks", view_func=self.jwks)
+        app.add_url_rule("/userinfo", view_func=self.userinfo_view)
+        app.add_url_rule("/api/<path:path>", view_func=self.api_view)
+        return app
+
+    @contextmanager
+    def running(self) -> Iterator[FakeProvider]:
+        with serve(self.app()) as url:
+            self.base_url = url
+            yield self
+
+    # -- endpoints ------------------------------------------------------------------------
+
+    def discovery(self) -> Response:
+        return jsonify(
+            issuer=self.base_url,
+            authorization_endpoint=f"{self.base_url}/authorize",
+            token_endpoint=f"{self.base_url}/token",
+            userinfo_endpoint=f"{self.base_url}/userinfo",
+            jwks_uri=f"{self.base_url}/jwks",
+            response_types_supported=["code"],
+            subject_types_supported=["public"],
+            id_token_signing_alg_values_supported=["RS256"],
+            code_challenge_methods_supported=["S256"],
+            **self.discovery_extra,
+        )
+
+    def jwks(self) -> Response:
+        self.jwks_fetches += 1
+        if self.faults.get("jwks"):
+            return self.fail(self.faults["jwks"])
+        return jsonify(KeySet(list(self.keys)).as_dict(private=False))
+
+    def authorize(self) -> Response:
+        args = request.args.to_dict()
+        self.requests_seen.append(("authorize", args))
+        if args.get("client_id") != self.client_id or args.get("response_type") != "code":
+            abort(400)
+        redirect_uri = args["redirect_uri"]
+        params = {"state": args.get("state", "")}
+        if self.response_iss:
+            params["iss"] = self.response_iss
+        if self.decision == "deny":
+            params["error"] = "access_denied"
+        else:
+            challenge = args.get("code_challenge")
+            if self.pkce_required and (not challenge or args["code_challenge_method"] != "S256"):
+                abort(400)
+            code = secrets.token_urlsafe(16)
+            self.codes[code] = {
+                "redirect_uri": redirect_uri,
+                "challenge": challenge,
+                "nonce": args.get("nonce"),
+            }
+            params["code"] = code
+        return redirect(f"{redirect_uri}?{urlencode(params)}")
+
+    def token(self) -> Response | tuple[Response, int]:
+        form = request.form.to_dict()
+        self.requests_seen.append(("token", form))
+        fault = self.faults.get("token")
+        if fault:
+            return self.fail(fault)
+        if not self.client_authenticated(form):
+            return jsonify(error="invalid_client"), 401
+        grant = self.codes.pop(form.get("code", ""), None)
+        if grant is None or grant["redirect_uri"] != form.get("redirect_uri"):
+            return jsonify(error="invalid_grant"), 400
+        if grant["challenge"] and s256(form.get("code_verifier", "")) != grant["challenge"]:
+            return jsonify(error="invalid_grant", error_description="PKCE verification failed"), 400
+        access_token = secrets.token_urlsafe(16)
+        self.tokens[access_token] = grant
+        body: dict[str, Any] = {"access_token": access_token, "token_type": "bearer"}
+        body.update(self.token_extra)
+        if self.id_token_claims is not None:
+            body["id_token"] = self.id_token_override or self.make_id_token(
+                nonce=grant["nonce"], access_token=access_token
+            )
+            self.issued_id_tokens.append(body["id_token"])
+        return jsonify(body)
+
+    def client_authenticated(self, form: dict[str, str]) -> bool:
+        if self.auth_method == "client_secret_basic":
+            auth = request.authorization
+            return bool(
+                auth and auth.username == self.client_id and auth.password == self.client_secret
+            )
+        if self.auth_method == "client_secret_post":
+            return (form.get("client_id"), form.get("client_secret")) == (
+                self.client_id,
+                self.client_secret,
+            )
+        return form.get("client_id") == self.client_id
+
+    def bearer(self) -> str:
+        header = request.headers.get("Authorization", "")
+        token = header.removeprefix("Bearer ")
+        if token not in self.tokens:
+            abort(401)
+        return token
+
+    def userinfo_view(self) -> Response | tuple[Response, int]:
+        self.bearer()
+        return jsonify(self.userinfo or {})
+
+    def api_view(self, path: str) -> Any:
+        token = self.bearer()
+        fault = self.faults.get("api")
+        if fault:
+            return self.fail(fault)
+        if path not in self.api:
+            abort(404)
+        answer = self.api[path]
+        body = answer(request, token) if callable(answer) else answer
+        if isinstance(body, Response):
+            return body
+        return Response(json.dumps(body), mimetype="application/json")
+
+    def fail(self, fault: str) -> Any:
+        if fault == "500":
+            return Response("upstream exploded", status=500)
+        if fault == "503":
+            return Response("<html>maintenance</html>", status=503, mimetype="text/html")
+        if fault == "html":
+            return Response("<html><body>Please log in</body></html>", mimetype="text/html")
+        if fault == "malformed":
+            return Response('{"access_token": "abc", ', mimetype="application/json")
+        if fault == "slow":
+            time.sleep(1.0)
+            return jsonify(access_token="late", token_type="bearer")
+        if fault == "no_token":
+            return jsonify(token_type="bearer", scope="read:user")
+        if fault == "error":
+            # GitHub answers token errors with HTTP 200 and an error key.
+            return jsonify(error="bad_verification_code", error_description="The code is wrong")
+        raise AssertionError(fault)
+
+    # -- ID tokens ------------------------------------------------------------------------
+
+    def make_id_token(
+        self, *, nonce: str | None, key: RSAKey | None = None, access_token: str | None = None
+    ) -> str:
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": self.base_url,
+            "aud": self.client_id,
+            "iat": now,
+            "exp": now + 600,
+            **(self.id_token_claims or {}),
+        }
+        if nonce is not None:
+            claims["nonce"] = nonce
+        if "at_hash" in claims and access_token is not None:
+            digest = hashlib.sha256(access_token.encode()).digest()[:16]
+            claims["at_hash"] = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        signer = key or self.keys[0]
+        header: dict[str, Any] = {"alg": "RS256", "kid": signer.kid}
+        if self.id_token_hook:
+            self.id_token_hook(header, claims)
+        return jwt.encode(header, claims, signer, algorithms=[header["alg"]])
