@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from flask import Flask, current_app, g, render_template, request
 from markupsafe import Markup
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from .config import Settings, config_key, load_settings
 from .errors import ConfigError
@@ -20,6 +21,8 @@ from .registry import ProviderRegistry
 from .store import IdentityStore
 
 EXTENSION_KEY = "social_auth"
+#: Largest request body our routes accept (a guest form or a callback is a few KiB at most).
+MAX_BODY_BYTES = 64 * 1024
 
 
 @dataclass
@@ -71,11 +74,25 @@ def _wire_web(app: Flask) -> None:
     from . import session, views
 
     views.register(app)
+    app.before_request(_limit_body)
     app.after_request(session.after_request)
     app.add_template_global(login_block, "social_auth_login")
     app.add_template_global(session.take_draft, "social_auth_draft")
     app.add_template_global(session.csrf_token, "social_auth_csrf_token")
     app.context_processor(lambda: {"current_commenter": session.current_commenter})
+
+
+def _limit_body() -> None:
+    # Per request, not app-wide: the host may accept large uploads on its own routes (its
+    # MAX_CONTENT_LENGTH still applies when it is smaller). Werkzeug answers 413 as soon as
+    # the declared length, or the bytes actually read, pass the limit.
+    prefix = get_state().settings.url_prefix.rstrip("/") + "/"
+    if request.path.startswith(prefix):
+        host_limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        limit = min(MAX_BODY_BYTES, host_limit or MAX_BODY_BYTES)
+        request.max_content_length = limit
+        if (request.content_length or 0) > limit:
+            raise RequestEntityTooLarge()
 
 
 def login_block(next: str | None = None, draft_field: str | None = None) -> Markup:
