@@ -16,7 +16,6 @@ from flask import (
     Blueprint,
     Flask,
     current_app,
-    g,
     jsonify,
     redirect,
     render_template,
@@ -147,16 +146,28 @@ def guest_sign_in(form: Mapping[str, str]) -> Commenter:
             details.website,
         ):
             return current
-        updated = state.store.update_guest(
+        return _update_guest(
             current, details.display_name, details.email, details.website, details.avatar_url
         )
-        g._social_auth_commenter = updated
-        return updated
     commenter = state.store.create_guest(
         details.display_name, details.email, details.website, details.avatar_url
     )
     sign_in(None, commenter)
     return commenter
+
+
+def _update_guest(
+    current: Commenter, name: str, email: str | None, website: str | None, avatar: str | None
+) -> Commenter:
+    # New details start a new session: a copy of this browser's cookie planted or taken
+    # earlier (session fixation) must not follow the guest into details it never saw.
+    store = get_state().store
+    store.update_guest(current, name, email, website, avatar)
+    store.bump_session_version(current)
+    updated = store.get(current.id)
+    assert updated is not None
+    sign_in(None, updated)
+    return updated
 
 
 def needs_email_verification(commenter: Commenter) -> bool:
@@ -249,7 +260,7 @@ def email_start() -> BaseResponse:
     if isinstance(commenter, Commenter):
         target = commenter
         if email_key(commenter.email) != email_key(address) and commenter.is_guest:
-            target = state.store.update_guest(
+            target = _update_guest(
                 commenter, commenter.display_name, address, commenter.website,
                 commenter.avatar_url,
             )
