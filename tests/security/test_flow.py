@@ -45,7 +45,9 @@ def test_callback_with_missing_state_is_refused_before_the_code_is_exchanged(git
     params = consent(started.url)
     params.pop("state")
     with pytest.raises(StateMismatch) as info:
-        flow.finish(provider, started.cookie_value, params, callback_url(provider), settings=settings)
+        flow.finish(
+            provider, started.cookie_value, params, callback_url(provider), settings=settings
+        )
     assert info.value.draft == "Hi" and token_calls(github) == 0
 
 
@@ -57,7 +59,11 @@ def test_callback_with_a_foreign_state_is_refused_login_csrf(github, settings):
     attacker_params = consent(attacker.url)
     with pytest.raises(StateMismatch):
         flow.finish(
-            provider, victim.cookie_value, attacker_params, callback_url(provider), settings=settings
+            provider,
+            victim.cookie_value,
+            attacker_params,
+            callback_url(provider),
+            settings=settings,
         )
     assert token_calls(github) == 0
 
@@ -75,7 +81,9 @@ def test_replayed_callback_is_refused_and_the_code_is_redeemed_once(github, sett
     params = consent(started.url)
     flow.finish(provider, started.cookie_value, params, callback_url(provider), settings=settings)
     with pytest.raises(StateMismatch, match="already used"):
-        flow.finish(provider, started.cookie_value, params, callback_url(provider), settings=settings)
+        flow.finish(
+            provider, started.cookie_value, params, callback_url(provider), settings=settings
+        )
     assert token_calls(github) == 1
 
 
@@ -95,7 +103,9 @@ def test_flow_cookie_signed_with_another_key_is_refused(github, settings):
     forged = FlowSettings(secret_key="attacker-key", used_states=settings.used_states)
     _, attacker = start(github, forged)
     with pytest.raises(StateMismatch):
-        flow.finish(provider, attacker.cookie_value, params, callback_url(provider), settings=settings)
+        flow.finish(
+            provider, attacker.cookie_value, params, callback_url(provider), settings=settings
+        )
 
 
 # -- PKCE and the code flow -------------------------------------------------------------------
@@ -136,7 +146,9 @@ def test_implicit_flow_tokens_on_the_callback_are_never_used(github, settings):
     params.pop("code")
     params.update(access_token="planted-token", id_token="planted.id.token", token_type="bearer")
     with pytest.raises(ProviderError, match="no authorization code"):
-        flow.finish(provider, started.cookie_value, params, callback_url(provider), settings=settings)
+        flow.finish(
+            provider, started.cookie_value, params, callback_url(provider), settings=settings
+        )
     assert token_calls(github) == 0
 
 
@@ -148,7 +160,9 @@ def test_mix_up_answer_from_another_issuer_is_refused_before_the_code_is_sent(gi
     params = consent(started.url)
     params["iss"] = "https://attacker.example/oauth"
     with pytest.raises(StateMismatch, match="unexpected issuer"):
-        flow.finish(provider, started.cookie_value, params, callback_url(provider), settings=settings)
+        flow.finish(
+            provider, started.cookie_value, params, callback_url(provider), settings=settings
+        )
     assert token_calls(github) == 0
 
 
@@ -207,8 +221,11 @@ def test_no_code_token_verifier_or_client_secret_reaches_any_log(github, setting
     bad = consent(second.url)
     with pytest.raises(ProviderError):
         flow.finish(
-            provider, second.cookie_value, {**bad, "code": "x" + bad["code"]},
-            callback_url(provider), settings=settings,
+            provider,
+            second.cookie_value,
+            {**bad, "code": "x" + bad["code"]},
+            callback_url(provider),
+            settings=settings,
         )
     access_tokens = list(github.tokens)
     secrets = [params["code"], bad["code"], started.state.code_verifier, provider.client_secret]
@@ -236,7 +253,7 @@ def test_callback_pages_send_no_referer_and_load_nothing_third_party(app):
 def test_the_provider_page_is_reached_without_leaking_our_url_to_third_parties(github, settings):
     # The authorization URL we send the browser to carries nothing of the blog's page but
     # the registered callback: no next path, no draft.
-    provider, started = start(github, settings)
+    _, started = start(github, settings)
     assert "posts" not in started.url and "Hi" not in parse_qs(urlsplit(started.url).query)
     response = requests.get(started.url, allow_redirects=False, timeout=5)
     assert "posts%2F1" not in response.headers["Location"]

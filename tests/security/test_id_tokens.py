@@ -117,8 +117,16 @@ def test_hs256_token_keyed_with_the_issuers_public_key_is_refused(issuer, settin
         ({"sub": ""}, "without a subject"),
     ],
     ids=[
-        "wrong-iss", "wrong-aud", "extra-aud", "azp-mismatch", "expired", "no-iat",
-        "wrong-nonce", "no-nonce", "no-sub", "empty-sub",
+        "wrong-iss",
+        "wrong-aud",
+        "extra-aud",
+        "azp-mismatch",
+        "expired",
+        "no-iat",
+        "wrong-nonce",
+        "no-nonce",
+        "no-sub",
+        "empty-sub",
     ],
 )
 def test_token_with_bad_claims_is_refused(issuer, settings, changes, match):
@@ -175,7 +183,11 @@ def test_jku_header_pointing_elsewhere_is_never_fetched(issuer, settings):
 
 @pytest.mark.parametrize(
     "extension",
-    [{"crit": ["exp"], "exp": 1}, {"crit": ["x-unknown"], "x-unknown": 1}, {"crit": ["b64"], "b64": False}],
+    [
+        {"crit": ["exp"], "exp": 1},
+        {"crit": ["x-unknown"], "x-unknown": 1},
+        {"crit": ["b64"], "b64": False},
+    ],
     ids=["crit-exp", "crit-unknown", "unencoded-payload"],
 )
 def test_critical_header_extensions_are_refused(issuer, settings, extension):

@@ -21,7 +21,9 @@ DEFAULT = LinkingPolicy(link_by_verified_email=False, capabilities=CAPABILITIES)
 VICTIM_EMAIL = "victim@example.com"
 
 
-def profile(provider: str, subject: str, email: str | None = None, verified: bool = False) -> Profile:
+def profile(
+    provider: str, subject: str, email: str | None = None, verified: bool = False
+) -> Profile:
     return Profile(provider, subject, f"{provider}:{subject}", email, verified)
 
 
@@ -68,7 +70,9 @@ def test_noauth_unconfigured_provider_is_not_trusted_with_emails(store):
 
 def test_noauth_a_known_identity_changing_its_email_keeps_its_own_commenter(store):
     target = victim(store)
-    attacker = resolve(profile("corp", "attacker-oid", "me@attacker.example", True), None, store, LINKING)
+    attacker = resolve(
+        profile("corp", "attacker-oid", "me@attacker.example", True), None, store, LINKING
+    )
     again = resolve(profile("corp", "attacker-oid", VICTIM_EMAIL, True), None, store, LINKING)
     assert again.commenter.id == attacker.commenter.id != target.id
 
@@ -145,7 +149,9 @@ def test_lookalike_emails_never_link(store, lookalike):
     assert found is None or found.id != target.id
 
 
-@pytest.mark.parametrize("variant", ["VICTIM@EXAMPLE.COM", "Victim@Example.Com", " victim@example.com "])
+@pytest.mark.parametrize(
+    "variant", ["VICTIM@EXAMPLE.COM", "Victim@Example.Com", " victim@example.com "]
+)
 def test_case_variants_of_an_ascii_email_are_the_same_address(store, variant):
     target = victim(store)
     result = resolve(profile("github", "gh-case", variant.strip(), True), None, store, LINKING)
@@ -154,13 +160,23 @@ def test_case_variants_of_an_ascii_email_are_the_same_address(store, variant):
 
 def test_non_ascii_local_parts_keep_their_case(store):
     target = victim(store, "\u00c9milie@example.com")
-    result = resolve(profile("github", "gh-e", "\u00e9milie@example.com", True), None, store, LINKING)
+    result = resolve(
+        profile("github", "gh-e", "\u00e9milie@example.com", True), None, store, LINKING
+    )
     assert result.commenter.id != target.id
 
 
 @pytest.mark.parametrize(
     "variant",
-    ["ABC-123", "abc-123 ", " abc-123", "abc\u2010123", "\uff41bc-123", "abc-123\u200b", "abc-0123"],
+    [
+        "ABC-123",
+        "abc-123 ",
+        " abc-123",
+        "abc\u2010123",
+        "\uff41bc-123",
+        "abc-123\u200b",
+        "abc-0123",
+    ],
 )
 def test_subjects_are_compared_exactly(store, variant):
     first = resolve(profile("corp", "abc-123"), None, store, DEFAULT)
