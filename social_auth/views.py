@@ -35,6 +35,7 @@ from .guest import (
     LinkInvalid,
     MagicLinks,
     Mailer,
+    MailNotSent,
     clean_email,
     validate_guest,
     verification_email,
@@ -269,7 +270,13 @@ def email_start() -> BaseResponse:
         # answer is the same either way, so it reveals nothing about who is known.
         target = state.store.find_verified_by_email(address)
     if target is not None:
-        send_verification_link(target, address, request.form.get("next"))
+        try:
+            send_verification_link(target, address, request.form.get("next"))
+        except MailNotSent:
+            if isinstance(commenter, Commenter):
+                raise  # their own address: tell them to retry
+            # Anonymous: a failure only for known addresses would tell which ones are known.
+            current_app.logger.warning("social_auth: a sign-in link could not be mailed")
     message = "If that address can receive mail, a confirmation link is on its way to it."
     if wants_json():
         return jsonify({"sent": True, "message": message})
