@@ -77,15 +77,30 @@ class CountingIssuer(FakeProvider):
 
     forge: Callable[[dict[str, Any]], str] | None = None
     hits: Counter[str] = field(default_factory=Counter)
+    #: endpoint ("userinfo", "jwks", "openid-configuration") -> a fault of ``FakeProvider.fail``,
+    #: or "empty" / "garbage-keys" for a key set with no or unusable keys.
+    endpoint_faults: dict[str, str] = field(default_factory=dict)
 
     def app(self) -> Flask:
         app = super().app()
 
         @app.before_request
-        def count() -> None:
+        def count() -> Response | None:
             from flask import request
 
-            self.hits[request.path.rsplit("/", 1)[-1] or "/"] += 1
+            endpoint = request.path.rsplit("/", 1)[-1] or "/"
+            self.hits[endpoint] += 1
+            fault = self.endpoint_faults.get(endpoint)
+            if fault == "empty":
+                return json_response({"keys": []})
+            if fault == "garbage-keys":
+                return json_response(
+                    {"keys": [{"kty": "RSA", "kid": "k1", "n": "??", "e": "AQAB"}]}
+                )
+            if fault:
+                response: Response = self.fail(fault)
+                return response
+            return None
 
         return app
 
@@ -107,6 +122,23 @@ class CountingIssuer(FakeProvider):
             digest = hashlib.sha256(access_token.encode()).digest()[:16]
             claims["at_hash"] = b64(digest)
         return self.forge(claims)
+
+
+def signed_token_forge(**changes: Any) -> Callable[[dict[str, Any]], str]:
+    """A forge that signs the claims correctly after changing some (None removes one)."""
+    from joserfc import jwt
+
+    from tests.providers.servers import signing_key
+
+    def forge(claims: dict[str, Any]) -> str:
+        for name, value in changes.items():
+            if value is None:
+                claims.pop(name, None)
+            else:
+                claims[name] = value
+        return jwt.encode({"alg": "RS256", "kid": "k1"}, claims, signing_key("k1"))
+
+    return forge
 
 
 def google_like_claims() -> dict[str, Any]:
