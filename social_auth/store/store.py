@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from functools import cache
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Engine, Select, create_engine, event, func, or_, select, update
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.inspection import inspect as sa_inspect
 from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.session import make_transient_to_detached
+from sqlalchemy.schema import Column, Table
+from sqlalchemy.sql.expression import BindParameter, bindparam, insert, true, union_all
 
 from ..emails import email_key
 from ..errors import AccountConflict, LastSignInMethod, NotFound, StoreConflict
 from ..provider import Profile
-from .models import AuditEvent, Base, Commenter, Identity, utcnow
+from .models import AuditEvent, Base, Commenter, Identity, new_public_id, utcnow
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "social_auth_alembic_version"
@@ -165,6 +172,62 @@ class IdentityStore:
         raise StoreConflict(f"Could not record the {profile.provider} sign-in; try again.")
 
     def _touch_identity(self, profile: Profile) -> SignIn | None:
+        """Refresh a known identity and its commenter's ``last_seen_at``; None if unknown."""
+        dialect = self.engine.dialect
+        if not dialect.update_returning:
+            return self._touch_identity_orm(profile)
+        now = utcnow()
+        params = _refresh_params(profile, now)
+        statements = _hot_statements(dialect.name)
+        if statements.touch_one is not None:
+            # PostgreSQL: one statement, one round trip; alone, it needs no BEGIN/COMMIT.
+            with self.engine.connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT")
+                rows = conn.execute(statements.touch_one, params).all()
+            if not rows:
+                return None
+            return _sign_in_from_rows(rows, created=False)
+        with self.engine.begin() as conn:
+            identity_row = conn.execute(statements.touch_identity, params).first()
+            if identity_row is None:
+                return None
+            owner = {"v_commenter_id": identity_row.commenter_id, "v_now": now}
+            commenter_row = conn.execute(statements.touch_commenter, owner).one()
+            identity_rows = conn.execute(statements.identities_of, owner).all()
+        return _assemble(commenter_row._mapping, [r._mapping for r in identity_rows],
+                         identity_row.id, created=False)
+
+    def _create_from_profile(self, profile: Profile) -> SignIn:
+        """Insert the commenter and its identity; IntegrityError if the identity appeared."""
+        dialect = self.engine.dialect
+        if not dialect.insert_returning:
+            return self._create_from_profile_orm(profile)
+        now = utcnow()
+        statements = _hot_statements(dialect.name)
+        params = _default_params(statements.defaults)
+        params.update(_refresh_params(profile, now))
+        params.update(
+            v_public_id=new_public_id(),
+            v_commenter_name=profile.display_name or profile.username or "",
+            v_email_key=email_key(profile.email),
+            v_email_verified_at=now if profile.email_verified else None,
+            v_website=profile.profile_url,
+        )
+        if statements.create_one is not None:
+            # PostgreSQL: both inserts in one statement, atomic without a transaction block.
+            with self.engine.connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT")
+                rows = conn.execute(statements.create_one, params).all()
+            return _sign_in_from_rows(rows, created=True)
+        with self.engine.begin() as conn:
+            commenter_row = conn.execute(statements.create_commenter, params).one()
+            params["v_commenter_id"] = commenter_row.id
+            identity_row = conn.execute(statements.create_identity, params).one()
+        return _assemble(commenter_row._mapping, [identity_row._mapping], identity_row.id,
+                         created=True)
+
+    def _touch_identity_orm(self, profile: Profile) -> SignIn | None:
+        """For databases without UPDATE … RETURNING."""
         now = utcnow()
         with self._sessions() as s, s.begin():
             identity = s.scalar(_identity_query(profile.provider, profile.subject))
@@ -175,7 +238,8 @@ class IdentityStore:
             commenter.last_seen_at = now
         return SignIn(commenter, identity, False)
 
-    def _create_from_profile(self, profile: Profile) -> SignIn:
+    def _create_from_profile_orm(self, profile: Profile) -> SignIn:
+        """For databases without INSERT … RETURNING."""
         now = utcnow()
         with self._sessions() as s, s.begin():
             commenter = Commenter(
@@ -450,6 +514,212 @@ def alembic_config() -> Any:
 
 def _identity_query(provider: str, subject: str) -> Select[Identity]:
     return select(Identity).where(Identity.provider == provider, Identity.subject == subject)
+
+
+# -- the sign-in hot path ---------------------------------------------------------------------
+# Core statements built once per dialect (so SQLAlchemy's compiled cache always hits) and rows
+# turned into detached ORM objects without a Session: a sign-in is the only write a busy blog
+# does in bursts, and the ORM unit of work costs several times the SQL it sends.
+
+_COMMENTER: Table = Commenter.__table__  # type: ignore[assignment]
+_IDENTITY: Table = Identity.__table__  # type: ignore[assignment]
+#: Identity columns a sign-in refreshes from the profile, and their bound parameter names.
+_REFRESHED = {
+    "email": "v_email",
+    "email_verified": "v_email_verified",
+    "display_name": "v_display_name",
+    "username": "v_username",
+    "profile_url": "v_profile_url",
+    "avatar_url": "v_avatar_url",
+    "last_sign_in_at": "v_now",
+}
+
+
+class _HotStatements(NamedTuple):
+    touch_identity: Any
+    touch_commenter: Any
+    identities_of: Any
+    create_commenter: Any
+    create_identity: Any
+    touch_one: Any  # PostgreSQL only: the whole returning sign-in in one statement
+    create_one: Any  # PostgreSQL only: both inserts in one statement
+    defaults: tuple[tuple[str, Any], ...]  # bound names and defaults of unset columns
+
+
+_hot_cache: dict[str, _HotStatements] = {}
+
+
+def _hot_statements(dialect_name: str) -> _HotStatements:
+    found = _hot_cache.get(dialect_name)
+    if found is None:
+        found = _hot_cache[dialect_name] = _build_hot_statements(dialect_name == "postgresql")
+    return found
+
+
+def _param(name: str, column: Column[Any]) -> BindParameter[Any]:
+    return bindparam(name, type_=column.type)
+
+
+def _build_hot_statements(postgresql: bool) -> _HotStatements:
+    c, i = _COMMENTER, _IDENTITY
+    touch_identity = (
+        update(i)
+        .where(i.c.provider == _param("v_provider", i.c.provider),
+               i.c.subject == _param("v_subject", i.c.subject))
+        .values({col: _param(name, i.c[col]) for col, name in _REFRESHED.items()})
+        .returning(*i.c)
+    )
+    touch_commenter = (
+        update(c)
+        .where(c.c.id == _param("v_commenter_id", c.c.id))
+        .values(last_seen_at=_param("v_now", c.c.last_seen_at))
+        .returning(*c.c)
+    )
+    identities_of = (
+        select(*i.c).where(i.c.commenter_id == _param("v_commenter_id", i.c.commenter_id))
+        .order_by(i.c.id)
+    )
+    commenter_values = {
+        "public_id": _param("v_public_id", c.c.public_id),
+        "display_name": _param("v_commenter_name", c.c.display_name),
+        "email": _param("v_email", c.c.email),
+        "email_key": _param("v_email_key", c.c.email_key),
+        "email_verified_at": _param("v_email_verified_at", c.c.email_verified_at),
+        "avatar_url": _param("v_avatar_url", c.c.avatar_url),
+        "website": _param("v_website", c.c.website),
+        "created_at": _param("v_now", c.c.created_at),
+        "last_seen_at": _param("v_now", c.c.last_seen_at),
+    }
+    identity_values: dict[str, Any] = {
+        "provider": _param("v_provider", i.c.provider),
+        "subject": _param("v_subject", i.c.subject),
+        "created_at": _param("v_now", i.c.created_at),
+    }
+    identity_values.update({col: _param(name, i.c[col]) for col, name in _REFRESHED.items()})
+    # A nested INSERT gets no Python-side column defaults, so every defaulted column not set
+    # above (including ones added later) is bound explicitly; see ``_default_params``.
+    c_defaults = _defaulted(c, "dc_", commenter_values)
+    i_defaults = _defaulted(i, "di_", {**identity_values, "commenter_id": None})
+    commenter_values.update({col.name: _param(name, col) for name, col in c_defaults})
+    identity_values.update({col.name: _param(name, col) for name, col in i_defaults})
+    defaults = tuple((name, col.default) for name, col in (*c_defaults, *i_defaults))
+    create_commenter = insert(c).values(commenter_values).returning(*c.c)
+    create_identity = (
+        insert(i)
+        .values(commenter_id=_param("v_commenter_id", i.c.commenter_id), **identity_values)
+        .returning(*i.c)
+    )
+    touch_one = create_one = None
+    if postgresql:
+        touched = touch_identity.cte("touched")
+        seen = (
+            update(c).where(c.c.id == touched.c.commenter_id)
+            .values(last_seen_at=_param("v_now", c.c.last_seen_at))
+            .returning(*c.c).cte("seen")
+        )
+        others = select(*i.c).where(
+            i.c.commenter_id == touched.c.commenter_id, i.c.id != touched.c.id
+        )
+        owned = union_all(select(*touched.c), others).subquery("owned")
+        touch_one = (
+            select(*_labelled(seen, "c_"), *_labelled(owned, "i_"),
+                   (owned.c.id == touched.c.id).label("touched"))
+            .select_from(seen.join(owned, true()).join(touched, true()))
+            .order_by(owned.c.id)
+        )
+        made = create_commenter.cte("made")
+        given = select(made.c.id, *identity_values.values())
+        attached = (
+            insert(i).from_select(["commenter_id", *identity_values], given)
+            .returning(*i.c).cte("attached")
+        )
+        create_one = select(*_labelled(made, "c_"), *_labelled(attached, "i_"),
+                            true().label("touched")).select_from(made.join(attached, true()))
+    return _HotStatements(touch_identity, touch_commenter, identities_of, create_commenter,
+                          create_identity, touch_one, create_one, defaults)
+
+
+def _defaulted(
+    table: Table, prefix: str, given: Mapping[str, Any]
+) -> list[tuple[str, Column[Any]]]:
+    """Columns with a Python-side default that the statement does not set, and bind names."""
+    return [
+        (prefix + col.name, col)
+        for col in table.c
+        if col.name not in given and col.default is not None
+    ]
+
+
+def _default_params(defaults: Sequence[tuple[str, Any]]) -> dict[str, Any]:
+    """Values of the Python-side column defaults, computed as Core would for a plain INSERT."""
+    return {name: d.arg if d.is_scalar else d.arg(None) for name, d in defaults}
+
+
+def _labelled(selectable: Any, prefix: str) -> list[Any]:
+    return [col.label(prefix + col.name) for col in selectable.c]
+
+
+def _refresh_params(profile: Profile, now: datetime) -> dict[str, Any]:
+    return {
+        "v_provider": profile.provider,
+        "v_subject": profile.subject,
+        "v_email": profile.email,
+        "v_email_verified": profile.email_verified,
+        "v_display_name": profile.display_name,
+        "v_username": profile.username,
+        "v_profile_url": profile.profile_url,
+        "v_avatar_url": profile.avatar_url,
+        "v_now": now,
+    }
+
+
+def _sign_in_from_rows(rows: Sequence[Row[Any]], *, created: bool) -> SignIn:
+    """Split the prefixed columns of PostgreSQL's one-statement answers into the two objects."""
+    first = rows[0]._mapping
+    commenter_values = {col.name: first["c_" + col.name] for col in _COMMENTER.c}
+    identity_values = []
+    touched_id = 0
+    for row in rows:
+        m = row._mapping
+        values = {col.name: m["i_" + col.name] for col in _IDENTITY.c}
+        if m["touched"]:
+            touched_id = values["id"]
+        identity_values.append(values)
+    return _assemble(commenter_values, identity_values, touched_id, created=created)
+
+
+def _assemble(
+    commenter_values: Mapping[Any, Any],
+    identity_values: Sequence[Mapping[Any, Any]],
+    identity_id: int,
+    *,
+    created: bool,
+) -> SignIn:
+    """Detached ORM objects, as a Session would have left them, built without one."""
+    identities = [_detached(Identity, values) for values in identity_values]
+    commenter = _detached(Commenter, commenter_values)
+    set_committed_value(commenter, "identities", identities)
+    for identity in identities:
+        set_committed_value(identity, "commenter", commenter)
+    identity = next(x for x in identities if x.id == identity_id)
+    return SignIn(commenter, identity, created)
+
+
+_Model = TypeVar("_Model", Commenter, Identity)
+
+
+def _detached(cls: type[_Model], values: Mapping[Any, Any]) -> _Model:
+    obj: _Model = sa_inspect(cls).class_manager.new_instance()
+    for key in _column_keys(cls):
+        set_committed_value(obj, key, values[key])
+    make_transient_to_detached(obj)
+    return obj
+
+
+@cache
+def _column_keys(cls: type[Base]) -> tuple[str, ...]:
+    mapper = sa_inspect(cls)
+    return tuple(prop.key for prop in mapper.column_attrs)
 
 
 def _lock(s: Session, commenter_id: int) -> Commenter:

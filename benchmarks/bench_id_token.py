@@ -1,0 +1,4 @@
+"""placeholder"""
+from .harness import Context
+def run(ctx: Context) -> None:
+    pass
