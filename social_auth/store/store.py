@@ -17,7 +17,15 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.session import make_transient_to_detached
 from sqlalchemy.schema import Column, Table
-from sqlalchemy.sql.expression import BindParameter, bindparam, insert, true, union_all
+from sqlalchemy.sql.expression import (
+    BindParameter,
+    bindparam,
+    false,
+    insert,
+    literal_column,
+    true,
+    union_all,
+)
 
 from ..emails import email_key
 from ..errors import AccountConflict, LastSignInMethod, NotFound, StoreConflict
@@ -161,6 +169,12 @@ class IdentityStore:
         unique (provider, subject) key, its whole transaction (commenter included) rolls back,
         and it reads the winner's row. It never attaches the identity to another commenter.
         """
+        if _hot_statements(self.engine.dialect.name).sign_in_one is not None:
+            for _attempt in range(3):
+                try:
+                    return self._sign_in_one(profile)
+                except IntegrityError:
+                    continue  # another transaction created it first: read theirs
         for _attempt in range(3):
             known = self._touch_identity(profile)
             if known is not None:
@@ -170,6 +184,32 @@ class IdentityStore:
             except IntegrityError:
                 continue  # another transaction created it first: read theirs
         raise StoreConflict(f"Could not record the {profile.provider} sign-in; try again.")
+
+    def _sign_in_one(self, profile: Profile) -> SignIn:
+        """PostgreSQL: refresh the identity or else create it, in one autocommitted statement.
+
+        One round trip and no BEGIN/COMMIT. A racing first sign-in of the same identity makes
+        the whole statement fail on the unique key (the commenter insert with it).
+        """
+        statements = _hot_statements(self.engine.dialect.name)
+        params = self._create_params(profile, statements)
+        with self.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            rows = conn.execute(statements.sign_in_one, params).all()
+        return _sign_in_from_rows(rows, created=bool(rows[0]._mapping["created"]))
+
+    def _create_params(self, profile: Profile, statements: _HotStatements) -> dict[str, Any]:
+        now = utcnow()
+        params = _default_params(statements.defaults)
+        params.update(_refresh_params(profile, now))
+        params.update(
+            v_public_id=new_public_id(),
+            v_commenter_name=profile.display_name or profile.username or "",
+            v_email_key=email_key(profile.email),
+            v_email_verified_at=now if profile.email_verified else None,
+            v_website=profile.profile_url,
+        )
+        return params
 
     def _touch_identity(self, profile: Profile) -> SignIn | None:
         """Refresh a known identity and its commenter's ``last_seen_at``; None if unknown."""
@@ -202,17 +242,8 @@ class IdentityStore:
         dialect = self.engine.dialect
         if not dialect.insert_returning:
             return self._create_from_profile_orm(profile)
-        now = utcnow()
         statements = _hot_statements(dialect.name)
-        params = _default_params(statements.defaults)
-        params.update(_refresh_params(profile, now))
-        params.update(
-            v_public_id=new_public_id(),
-            v_commenter_name=profile.display_name or profile.username or "",
-            v_email_key=email_key(profile.email),
-            v_email_verified_at=now if profile.email_verified else None,
-            v_website=profile.profile_url,
-        )
+        params = self._create_params(profile, statements)
         if statements.create_one is not None:
             # PostgreSQL: both inserts in one statement, atomic without a transaction block.
             with self.engine.connect() as conn:
@@ -543,6 +574,7 @@ class _HotStatements(NamedTuple):
     create_identity: Any
     touch_one: Any  # PostgreSQL only: the whole returning sign-in in one statement
     create_one: Any  # PostgreSQL only: both inserts in one statement
+    sign_in_one: Any  # PostgreSQL only: refresh, or else create, in one statement
     defaults: tuple[tuple[str, Any], ...]  # bound names and defaults of unset columns
 
 
@@ -609,7 +641,7 @@ def _build_hot_statements(postgresql: bool) -> _HotStatements:
         .values(commenter_id=_param("v_commenter_id", i.c.commenter_id), **identity_values)
         .returning(*i.c)
     )
-    touch_one = create_one = None
+    touch_one = create_one = sign_in_one = None
     if postgresql:
         touched = touch_identity.cte("touched")
         seen = (
@@ -635,8 +667,28 @@ def _build_hot_statements(postgresql: bool) -> _HotStatements:
         )
         create_one = select(*_labelled(made, "c_"), *_labelled(attached, "i_"),
                             true().label("touched")).select_from(made.join(attached, true()))
+        # Both at once: the inserts run only when the update found nothing.
+        found = select(*_labelled(seen, "c_"), *_labelled(owned, "i_"),
+                       (owned.c.id == touched.c.id).label("touched"), false().label("created"))
+        found = found.select_from(seen.join(owned, true()).join(touched, true()))
+        made_new = (
+            insert(c).from_select(
+                list(commenter_values),
+                select(*commenter_values.values()).where(~select(touched.c.id).exists()),
+            ).returning(*c.c).cte("made_new")
+        )
+        attached_new = (
+            insert(i).from_select(
+                ["commenter_id", *identity_values],
+                select(made_new.c.id, *identity_values.values()),
+            ).returning(*i.c).cte("attached_new")
+        )
+        created = select(*_labelled(made_new, "c_"), *_labelled(attached_new, "i_"),
+                         true().label("touched"), true().label("created"))
+        created = created.select_from(made_new.join(attached_new, true()))
+        sign_in_one = union_all(found, created).order_by(literal_column("i_id"))
     return _HotStatements(touch_identity, touch_commenter, identities_of, create_commenter,
-                          create_identity, touch_one, create_one, defaults)
+                          create_identity, touch_one, create_one, sign_in_one, defaults)
 
 
 def _defaulted(
