@@ -338,7 +338,7 @@ def measure(ctx: Context, backend: str, stores: dict[int, IdentityStore]) -> Non
     for n in sizes:
         for name, fn in callables(stores[n], n, seed=n).items():
             fns[f"{n}/{name}"] = fn
-    rounds, calls = ctx.rounds(25), ctx.calls(12)
+    rounds, calls = ctx.rounds(40), ctx.calls(20)
     timings = interleave(fns, rounds=rounds, calls=calls, warmup=1)
     small, large = sizes[0], sizes[-1]
     worst_ratio: Comparison | None = None

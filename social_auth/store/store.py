@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import Engine, Select, create_engine, event, func, or_, select, update
+from sqlalchemy import Connection, Engine, Select, create_engine, event, func, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.inspection import inspect as sa_inspect
@@ -169,17 +169,20 @@ class IdentityStore:
         unique (provider, subject) key, its whole transaction (commenter included) rolls back,
         and it reads the winner's row. It never attaches the identity to another commenter.
         """
-        if _hot_statements(self.engine.dialect.name).sign_in_one is not None:
-            for _attempt in range(3):
-                try:
-                    return self._sign_in_one(profile)
-                except IntegrityError:
-                    continue  # another transaction created it first: read theirs
+        dialect = self.engine.dialect
         for _attempt in range(3):
-            known = self._touch_identity(profile)
-            if known is not None:
-                return known
             try:
+                if dialect.name == "postgresql":
+                    return self._sign_in_one(profile)
+                if dialect.update_returning and dialect.insert_returning:
+                    with self.engine.begin() as conn:
+                        # SQLite: the UPDATE takes the write lock, so nobody can insert the
+                        # identity between it and our INSERT.
+                        known = _touch_on(conn, profile)
+                        return known if known is not None else _create_on(conn, profile)
+                known = self._touch_identity(profile)
+                if known is not None:
+                    return known
                 return self._create_from_profile(profile)
             except IntegrityError:
                 continue  # another transaction created it first: read theirs
@@ -191,71 +194,26 @@ class IdentityStore:
         One round trip and no BEGIN/COMMIT. A racing first sign-in of the same identity makes
         the whole statement fail on the unique key (the commenter insert with it).
         """
-        statements = _hot_statements(self.engine.dialect.name)
-        params = self._create_params(profile, statements)
+        statements = _hot_statements(True)
+        params = _create_params(profile, statements)
         with self.engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT")
             rows = conn.execute(statements.sign_in_one, params).all()
         return _sign_in_from_rows(rows, created=bool(rows[0]._mapping["created"]))
 
-    def _create_params(self, profile: Profile, statements: _HotStatements) -> dict[str, Any]:
-        now = utcnow()
-        params = _default_params(statements.defaults)
-        params.update(_refresh_params(profile, now))
-        params.update(
-            v_public_id=new_public_id(),
-            v_commenter_name=profile.display_name or profile.username or "",
-            v_email_key=email_key(profile.email),
-            v_email_verified_at=now if profile.email_verified else None,
-            v_website=profile.profile_url,
-        )
-        return params
-
     def _touch_identity(self, profile: Profile) -> SignIn | None:
         """Refresh a known identity and its commenter's ``last_seen_at``; None if unknown."""
-        dialect = self.engine.dialect
-        if not dialect.update_returning:
+        if not self.engine.dialect.update_returning:
             return self._touch_identity_orm(profile)
-        now = utcnow()
-        params = _refresh_params(profile, now)
-        statements = _hot_statements(dialect.name)
-        if statements.touch_one is not None:
-            # PostgreSQL: one statement, one round trip; alone, it needs no BEGIN/COMMIT.
-            with self.engine.connect() as conn:
-                conn.execution_options(isolation_level="AUTOCOMMIT")
-                rows = conn.execute(statements.touch_one, params).all()
-            if not rows:
-                return None
-            return _sign_in_from_rows(rows, created=False)
         with self.engine.begin() as conn:
-            identity_row = conn.execute(statements.touch_identity, params).first()
-            if identity_row is None:
-                return None
-            owner = {"v_commenter_id": identity_row.commenter_id, "v_now": now}
-            commenter_row = conn.execute(statements.touch_commenter, owner).one()
-            identity_rows = conn.execute(statements.identities_of, owner).all()
-        return _assemble(commenter_row._mapping, [r._mapping for r in identity_rows],
-                         identity_row.id, created=False)
+            return _touch_on(conn, profile)
 
     def _create_from_profile(self, profile: Profile) -> SignIn:
         """Insert the commenter and its identity; IntegrityError if the identity appeared."""
-        dialect = self.engine.dialect
-        if not dialect.insert_returning:
+        if not self.engine.dialect.insert_returning:
             return self._create_from_profile_orm(profile)
-        statements = _hot_statements(dialect.name)
-        params = self._create_params(profile, statements)
-        if statements.create_one is not None:
-            # PostgreSQL: both inserts in one statement, atomic without a transaction block.
-            with self.engine.connect() as conn:
-                conn.execution_options(isolation_level="AUTOCOMMIT")
-                rows = conn.execute(statements.create_one, params).all()
-            return _sign_in_from_rows(rows, created=True)
         with self.engine.begin() as conn:
-            commenter_row = conn.execute(statements.create_commenter, params).one()
-            params["v_commenter_id"] = commenter_row.id
-            identity_row = conn.execute(statements.create_identity, params).one()
-        return _assemble(commenter_row._mapping, [identity_row._mapping], identity_row.id,
-                         created=True)
+            return _create_on(conn, profile)
 
     def _touch_identity_orm(self, profile: Profile) -> SignIn | None:
         """For databases without UPDATE … RETURNING."""
@@ -572,20 +530,50 @@ class _HotStatements(NamedTuple):
     identities_of: Any
     create_commenter: Any
     create_identity: Any
-    touch_one: Any  # PostgreSQL only: the whole returning sign-in in one statement
-    create_one: Any  # PostgreSQL only: both inserts in one statement
     sign_in_one: Any  # PostgreSQL only: refresh, or else create, in one statement
     defaults: tuple[tuple[str, Any], ...]  # bound names and defaults of unset columns
 
 
-_hot_cache: dict[str, _HotStatements] = {}
+@cache
+def _hot_statements(postgresql: bool) -> _HotStatements:
+    return _build_hot_statements(postgresql)
 
 
-def _hot_statements(dialect_name: str) -> _HotStatements:
-    found = _hot_cache.get(dialect_name)
-    if found is None:
-        found = _hot_cache[dialect_name] = _build_hot_statements(dialect_name == "postgresql")
-    return found
+def _touch_on(conn: Connection, profile: Profile) -> SignIn | None:
+    statements = _hot_statements(False)
+    now = utcnow()
+    identity_row = conn.execute(statements.touch_identity, _refresh_params(profile, now)).first()
+    if identity_row is None:
+        return None
+    owner = {"v_commenter_id": identity_row.commenter_id, "v_now": now}
+    commenter_row = conn.execute(statements.touch_commenter, owner).one()
+    identity_rows = conn.execute(statements.identities_of, owner).all()
+    return _assemble(commenter_row._mapping, [r._mapping for r in identity_rows],
+                     identity_row.id, created=False)
+
+
+def _create_on(conn: Connection, profile: Profile) -> SignIn:
+    statements = _hot_statements(False)
+    params = _create_params(profile, statements)
+    commenter_row = conn.execute(statements.create_commenter, params).one()
+    params["v_commenter_id"] = commenter_row.id
+    identity_row = conn.execute(statements.create_identity, params).one()
+    return _assemble(commenter_row._mapping, [identity_row._mapping], identity_row.id,
+                     created=True)
+
+
+def _create_params(profile: Profile, statements: _HotStatements) -> dict[str, Any]:
+    now = utcnow()
+    params = _default_params(statements.defaults)
+    params.update(_refresh_params(profile, now))
+    params.update(
+        v_public_id=new_public_id(),
+        v_commenter_name=profile.display_name or profile.username or "",
+        v_email_key=email_key(profile.email),
+        v_email_verified_at=now if profile.email_verified else None,
+        v_website=profile.profile_url,
+    )
+    return params
 
 
 def _param(name: str, column: Column[Any]) -> BindParameter[Any]:
@@ -641,7 +629,7 @@ def _build_hot_statements(postgresql: bool) -> _HotStatements:
         .values(commenter_id=_param("v_commenter_id", i.c.commenter_id), **identity_values)
         .returning(*i.c)
     )
-    touch_one = create_one = sign_in_one = None
+    sign_in_one = None
     if postgresql:
         touched = touch_identity.cte("touched")
         seen = (
@@ -653,20 +641,6 @@ def _build_hot_statements(postgresql: bool) -> _HotStatements:
             i.c.commenter_id == touched.c.commenter_id, i.c.id != touched.c.id
         )
         owned = union_all(select(*touched.c), others).subquery("owned")
-        touch_one = (
-            select(*_labelled(seen, "c_"), *_labelled(owned, "i_"),
-                   (owned.c.id == touched.c.id).label("touched"))
-            .select_from(seen.join(owned, true()).join(touched, true()))
-            .order_by(owned.c.id)
-        )
-        made = create_commenter.cte("made")
-        given = select(made.c.id, *identity_values.values())
-        attached = (
-            insert(i).from_select(["commenter_id", *identity_values], given)
-            .returning(*i.c).cte("attached")
-        )
-        create_one = select(*_labelled(made, "c_"), *_labelled(attached, "i_"),
-                            true().label("touched")).select_from(made.join(attached, true()))
         # Both at once: the inserts run only when the update found nothing.
         found = select(*_labelled(seen, "c_"), *_labelled(owned, "i_"),
                        (owned.c.id == touched.c.id).label("touched"), false().label("created"))
@@ -688,7 +662,7 @@ def _build_hot_statements(postgresql: bool) -> _HotStatements:
         created = created.select_from(made_new.join(attached_new, true()))
         sign_in_one = union_all(found, created).order_by(literal_column("i_id"))
     return _HotStatements(touch_identity, touch_commenter, identities_of, create_commenter,
-                          create_identity, touch_one, create_one, sign_in_one, defaults)
+                          create_identity, sign_in_one, defaults)
 
 
 def _defaulted(
@@ -761,11 +735,16 @@ _Model = TypeVar("_Model", Commenter, Identity)
 
 
 def _detached(cls: type[_Model], values: Mapping[Any, Any]) -> _Model:
-    obj: _Model = sa_inspect(cls).class_manager.new_instance()
-    for key in _column_keys(cls):
-        set_committed_value(obj, key, values[key])
+    obj: _Model = _manager(cls).new_instance()
+    # What a query's loader does: column values straight into the instance dict.
+    obj.__dict__.update({key: values[key] for key in _column_keys(cls)})
     make_transient_to_detached(obj)
     return obj
+
+
+@cache
+def _manager(cls: type[Base]) -> Any:
+    return sa_inspect(cls).class_manager
 
 
 @cache
