@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, event, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from social_auth import Profile
@@ -332,7 +332,9 @@ def callables(store: IdentityStore, n: int, seed: int) -> dict[str, Callable[[],
 # -- run ----------------------------------------------------------------------------------
 
 
-def measure(ctx: Context, backend: str, stores: dict[int, IdentityStore]) -> None:
+def measure(
+    ctx: Context, backend: str, stores: dict[int, IdentityStore], variant: str = ""
+) -> None:
     sizes = sorted(stores)
     fns: dict[str, Callable[[], Any]] = {}
     for n in sizes:
@@ -341,6 +343,7 @@ def measure(ctx: Context, backend: str, stores: dict[int, IdentityStore]) -> Non
     rounds, calls = ctx.rounds(40), ctx.calls(20)
     timings = interleave(fns, rounds=rounds, calls=calls, warmup=1)
     small, large = sizes[0], sizes[-1]
+    backend = f"{backend}_{variant}" if variant else backend
     worst_ratio: Comparison | None = None
     worst_growth: Comparison | None = None
     for kind in ("returning", "new"):
@@ -363,17 +366,41 @@ def measure(ctx: Context, backend: str, stores: dict[int, IdentityStore]) -> Non
             ctx.show(f"  {backend} {kind} @{n} (ours/orm)", c,
                      note=f"{c.case.median * 1e6:.0f} µs vs {c.baseline.median * 1e6:.0f} µs")
     assert worst_ratio is not None and worst_growth is not None
-    ctx.record(f"upsert_ratio_{backend}", worst_ratio, target="<= 0.5",
+    target_ratio, target_growth = ("", "") if variant else ("<= 0.5", "<= 1.3")
+    ctx.record(f"upsert_ratio_{backend}", worst_ratio, target=target_ratio,
                note=f"worse of returning/new at {large}: {worst_ratio.label.split()[1]}")
-    ctx.record(f"upsert_growth_{backend}", worst_growth, target="<= 1.3",
+    ctx.record(f"upsert_growth_{backend}", worst_growth, target=target_growth,
                note=f"{small} -> {large}, worse of returning/new: "
                     f"{worst_growth.label.split()[1]}")
+
+
+def without_flush(stores: dict[int, IdentityStore]) -> None:
+    """Both sides stop waiting for the disk at commit, which shows the work that is ours.
+
+    SQLite ``synchronous=NORMAL`` (WAL: no fsync per commit), PostgreSQL
+    ``synchronous_commit=off``. A diagnostic only: the headline figures use the store as
+    shipped, where one WAL flush per write is a floor both sides pay.
+    """
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        if isinstance(dbapi_connection, sqlite3.Connection):
+            dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+        else:
+            dbapi_connection.autocommit = True
+            dbapi_connection.execute("SET synchronous_commit = off")
+            dbapi_connection.autocommit = False
+
+    for store in stores.values():
+        event.listen(store.engine, "connect", on_connect)
+        store.engine.dispose()
 
 
 def run(ctx: Context) -> None:
     sizes = QUICK_SIZES if ctx.quick else SIZES
     with sqlite_stores(sizes, ctx.quick) as stores:
         measure(ctx, "sqlite", stores)
+        without_flush(stores)
+        measure(ctx, "sqlite", stores, "noflush")
     try:
         cm = postgres_stores(sizes, ctx.quick)
         stores = cm.__enter__()
@@ -382,6 +409,8 @@ def run(ctx: Context) -> None:
         return
     try:
         measure(ctx, "postgres", stores)
+        without_flush(stores)
+        measure(ctx, "postgres", stores, "noflush")
     finally:
         with suppress(Exception):
             cm.__exit__(None, None, None)
