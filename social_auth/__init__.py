@@ -17,12 +17,14 @@ from .errors import (
 )
 from .extension import SocialAuth, get_state
 from .provider import Capabilities, Profile, Provider
+from .session import current_commenter
 from .signals import (
     commenter_blocked,
     commenter_erased,
     commenter_signed_in,
     commenter_signed_out,
     commenters_merged,
+    commenters_unmerged,
     identity_linked,
     identity_unlinked,
 )
@@ -55,6 +57,8 @@ __all__ = [
     "commenter_signed_in",
     "commenter_signed_out",
     "commenters_merged",
+    "commenters_unmerged",
+    "current_commenter",
     "get_state",
     "identity_linked",
     "identity_unlinked",

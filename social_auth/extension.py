@@ -6,12 +6,16 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g, render_template, request
+from markupsafe import Markup
 
 from .config import Settings, config_key, load_settings
 from .errors import ConfigError
+from .guest import ConsoleMailer, Mailer, SmtpMailer
 from .provider import Provider
+from .ratelimit import make_limiter
 from .registry import ProviderRegistry
 from .store import IdentityStore
 
@@ -46,16 +50,95 @@ class SocialAuth:
         if config_key("database_uri") not in app.config:
             os.makedirs(app.instance_path, exist_ok=True)
         store = IdentityStore.from_url(settings.database_uri, **settings.database_engine_options)
-        app.extensions[EXTENSION_KEY] = SocialAuthState(settings, store, providers, registry)
+        state = SocialAuthState(settings, store, providers, registry)
+        state.extras["mailer"] = make_mailer(settings)
+        state.extras["rate_limiter"] = make_limiter(settings.redis_url)
+        app.extensions[EXTENSION_KEY] = state
 
         from .cli import social_auth_cli
 
         app.cli.add_command(social_auth_cli)
+        _wire_web(app)
 
     @property
     def store(self) -> IdentityStore:
         """The current app's identity store."""
         return get_state().store
+
+
+def _wire_web(app: Flask) -> None:
+    # Imported here: session and views import this module for ``get_state``.
+    from . import session, views
+
+    views.register(app)
+    app.after_request(session.after_request)
+    app.add_template_global(login_block, "social_auth_login")
+    app.add_template_global(session.take_draft, "social_auth_draft")
+    app.add_template_global(session.csrf_token, "social_auth_csrf_token")
+    app.context_processor(lambda: {"current_commenter": session.current_commenter})
+
+
+def login_block(next: str | None = None, draft_field: str | None = None) -> Markup:
+    """The comment form's sign-in block (``social_auth/login_block.html``, overridable).
+
+    ``next`` is where a sign-in returns (default: this page); ``draft_field`` names the host's
+    comment textarea, whose text the block keeps across sign-in, sign-out and redirects.
+    """
+    from . import session, views
+
+    state = get_state()
+    here = request.full_path.rstrip("?") if request.query_string else request.path
+    target = views.safe_next(next, here)
+    prefix = state.settings.url_prefix.rstrip("/")
+    commenter = session.current_commenter
+    provider_key = session.signed_in_provider()
+    provider = state.providers.get(provider_key) if provider_key else None
+    html = render_template(
+        "social_auth/login_block.html",
+        commenter=commenter,
+        guest_values=_guest_values(commenter),
+        providers=list(state.providers.values()),
+        signed_in_with=provider.display_title if provider else provider_key,
+        login_url=lambda p: f"{prefix}/login/{p.instance_name}?"
+        + urlencode({"next": target, "popup": "1"}),
+        prefix=prefix,
+        next=target,
+        guest_enabled=state.settings.guest,
+        draft_field=draft_field,
+        csrf=session.csrf_token(),
+        include_assets=_first_block(),
+        titles={p.instance_name: p.display_title for p in state.providers.values()},
+    )
+    return Markup(html)  # noqa: S704 - rendered by Jinja with autoescape on
+
+
+def _guest_values(commenter: Any) -> dict[str, str]:
+    # After a rejected POST the visitor's typing comes back; otherwise a guest's own details.
+    names = ("name", "email", "website")
+    if request.method == "POST":
+        return {n: request.form.get(n, "") for n in names}
+    if commenter.is_authenticated and commenter.is_guest:
+        return dict(zip(names, (commenter.display_name, commenter.email or "",
+                                commenter.website or ""), strict=True))
+    return dict.fromkeys(names, "")
+
+
+def _first_block() -> bool:
+    # The block links its CSS and JS once per page, however many blocks the page has.
+    first = not g.get("_social_auth_assets", False)
+    g._social_auth_assets = True
+    return first
+
+
+def make_mailer(settings: Settings) -> Mailer:
+    """The mailer ``SOCIAL_AUTH_MAILER`` names (or is)."""
+    if settings.mailer == "console":
+        return ConsoleMailer()
+    if settings.mailer == "smtp":
+        return SmtpMailer(settings.mail_server, settings.mail_port, settings.mail_sender)
+    if not callable(getattr(settings.mailer, "send", None)):
+        raise ConfigError(config_key("mailer"), "must have a send(to, subject, body) method")
+    return settings.mailer  # type: ignore[return-value]
 
 
 def get_state(app: Flask | None = None) -> SocialAuthState:

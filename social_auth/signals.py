@@ -1,4 +1,10 @@
-"""Signals only notify; none of them changes what happens next."""
+"""Signals only notify; none of them changes what happens next.
+
+The store-level ones (linked, unlinked, merged, unmerged, blocked, erased) are sent by
+``IdentityStore`` itself, with the store as sender, after its transaction committed, so every
+path (views, admin, CLI, linking) notifies alike; views must not send them again. The sign-in
+and sign-out ones are sent by the session layer.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +22,8 @@ identity_linked = _signals.signal("identity-linked")
 identity_unlinked = _signals.signal("identity-unlinked")
 #: Sent with ``source`` and ``target`` commenters after ``source`` was merged into ``target``.
 commenters_merged = _signals.signal("commenters-merged")
+#: Sent with ``source`` (restored) and ``target`` after ``undo_last_merge`` split them again.
+commenters_unmerged = _signals.signal("commenters-unmerged")
 #: Sent with ``commenter`` and ``until`` (None: indefinitely) after a block.
 commenter_blocked = _signals.signal("commenter-blocked")
 #: Sent with ``commenter`` (now a tombstone) after its personal data was erased.

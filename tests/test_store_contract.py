@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
 
-from social_auth import AccountConflict, LastSignInMethod, NotFound, Profile, StoreConflict
-from social_auth.store import IdentityStore
+from social_auth import (
+    AccountConflict,
+    LastSignInMethod,
+    NotFound,
+    Profile,
+    StoreConflict,
+    signals,
+)
+from social_auth.store import Commenter, IdentityStore
 from social_auth.store.models import utcnow
 from tests.conftest import empty_tables
 
@@ -199,6 +206,17 @@ class StoreContract:
         assert [e.action for e in store.audit_log(jane)] == ["merge"]
         assert store.audit_log(jane)[0].details["source"] == cat.public_id
 
+    def test_merge_preview_lists_what_would_move_and_changes_nothing(self, store: IdentityStore):
+        guest = store.create_guest("", None)
+        cat = store.sign_in(github(email="cat@example.com")).commenter
+        preview = store.merge_preview(cat, guest)
+        assert [i.subject for i in preview.identities] == ["583231"]
+        assert preview.filled == ["display_name", "email"] and preview.problem is None
+        assert store.get(guest.id).display_name == ""  # type: ignore[union-attr]
+        assert store.merge(cat, guest).display_name == "The Octocat"
+        assert "merged or erased" in (store.merge_preview(cat, guest).problem or "")
+        assert "itself" in (store.merge_preview(guest, guest).problem or "")
+
     def test_merge_into_itself_or_from_a_tombstone_is_refused(self, store: IdentityStore):
         jane = store.sign_in(google()).commenter
         cat = store.sign_in(github()).commenter
@@ -253,6 +271,208 @@ class StoreContract:
         store.erase(jane)
         again = store.sign_in(google())
         assert again.created and again.commenter.id != jane.id
+
+    # -- signals ----------------------------------------------------------------------------
+
+    def test_the_store_sends_its_signals_after_committing(self, store: IdentityStore):
+        seen: list[tuple[str, object]] = []
+
+        def listener(name: str) -> Callable[..., None]:
+            def receive(sender: object, **kwargs: object) -> None:
+                assert sender is store
+                seen.append((name, kwargs.get("commenter") or kwargs.get("source")))
+
+            return receive
+
+        receivers = {
+            signal: listener(name)
+            for name, signal in [
+                ("linked", signals.identity_linked),
+                ("unlinked", signals.identity_unlinked),
+                ("merged", signals.commenters_merged),
+                ("blocked", signals.commenter_blocked),
+                ("erased", signals.commenter_erased),
+            ]
+        }
+        for signal, receiver in receivers.items():
+            signal.connect(receiver)
+        try:
+            jane, google_identity, _ = store.sign_in(google())
+            cat = store.sign_in(github()).commenter
+            store.link(jane, github("2"))
+            store.unlink(google_identity)
+            store.merge(cat, jane)
+            store.block(jane)
+            store.erase(jane)
+        finally:
+            for signal, receiver in receivers.items():
+                signal.disconnect(receiver)
+        assert [name for name, _ in seen] == [
+            "linked",
+            "unlinked",
+            "merged",
+            "blocked",
+            "erased",
+        ]
+        merged_source = seen[2][1]
+        assert isinstance(merged_source, Commenter) and merged_source.merged_into_id == jane.id
+
+    # -- undo merge -----------------------------------------------------------------------
+
+    def test_undo_last_merge_moves_identities_back_and_clears_the_tombstone(
+        self, store: IdentityStore
+    ):
+        jane = store.sign_in(google()).commenter
+        cat = store.sign_in(github(email="cat@example.com")).commenter
+        merged = store.merge(cat, jane, actor="admin:root")
+        assert store.details(merged).can_undo_merge
+        source, target = store.undo_last_merge(merged, actor="admin:root")
+        assert source.id == cat.id and source.merged_into_id is None
+        assert [i.provider for i in source.identities] == ["github"]
+        assert [i.provider for i in target.identities] == ["google"]
+        assert target.session_version == merged.session_version + 1
+        assert store.find_identity("github", "583231").commenter_id == cat.id  # type: ignore[union-attr]
+        assert [e.action for e in store.audit_log(jane)] == ["unmerge", "merge"]
+        assert not store.details(target).can_undo_merge
+
+    def test_undo_and_move_send_their_signals(self, store: IdentityStore):
+        jane = store.sign_in(google()).commenter
+        cat, identity, _ = store.sign_in(github())
+        store.link(cat, github("second"))
+        seen: list[tuple[str, int]] = []
+
+        def unmerged(sender: object, source: Commenter, target: Commenter) -> None:
+            seen.append(("unmerged", source.id))
+
+        def linked(sender: object, commenter: Commenter, identity: object) -> None:
+            seen.append(("linked", commenter.id))
+
+        def unlinked(sender: object, commenter: Commenter, identity: object) -> None:
+            seen.append(("unlinked", commenter.id))
+
+        with (
+            signals.commenters_unmerged.connected_to(unmerged),
+            signals.identity_linked.connected_to(linked),
+            signals.identity_unlinked.connected_to(unlinked),
+        ):
+            store.move_identity(identity, jane, actor="cli")
+            bob = store.sign_in(github("bob")).commenter
+            store.merge(bob, cat)
+            store.undo_last_merge(cat)
+        assert seen == [("unlinked", cat.id), ("linked", jane.id), ("unmerged", bob.id)]
+
+    def test_undo_clears_fields_the_merge_filled_in(self, store: IdentityStore):
+        guest = store.create_guest("", None)
+        cat = store.sign_in(github(email="cat@example.com")).commenter
+        guest = store.mark_email_verified(guest, "g@example.com")
+        merged = store.merge(cat, guest)
+        assert merged.display_name == "The Octocat"
+        _, target = store.undo_last_merge(merged)
+        assert target.display_name == "" and target.email == "g@example.com"
+
+    def test_undo_is_refused_after_an_identity_change(self, store: IdentityStore):
+        jane = store.sign_in(google()).commenter
+        cat = store.sign_in(github()).commenter
+        store.merge(cat, jane)
+        store.link(jane, github("another"))
+        with pytest.raises(StoreConflict, match="changed"):
+            store.undo_last_merge(jane)
+        assert store.get(cat.id).merged_into_id == jane.id  # type: ignore[union-attr]
+        assert not store.details(jane).can_undo_merge
+
+    def test_undo_without_a_merge_or_on_a_tombstone_is_refused(self, store: IdentityStore):
+        jane = store.sign_in(google()).commenter
+        cat = store.sign_in(github()).commenter
+        with pytest.raises(StoreConflict, match="no merge"):
+            store.undo_last_merge(jane)
+        store.merge(cat, jane)
+        with pytest.raises(StoreConflict):
+            store.undo_last_merge(cat)
+
+    def test_undo_walks_back_merges_one_at_a_time(self, store: IdentityStore):
+        jane = store.sign_in(google()).commenter
+        cat = store.sign_in(github()).commenter
+        bob = store.sign_in(github("bob")).commenter
+        old = store.sign_in(github("old")).commenter
+        store.merge(old, cat)  # old's tombstone follows cat into jane, and back
+        store.merge(cat, jane)
+        store.merge(bob, jane)
+        assert store.undo_last_merge(jane).source.id == bob.id
+        assert store.undo_last_merge(jane).source.id == cat.id
+        assert store.get(old.id).merged_into_id == cat.id  # type: ignore[union-attr]
+        assert {i.subject for i in store.get(jane.id).identities} == {  # type: ignore[union-attr]
+            "110169484474386276334"
+        }
+        with pytest.raises(StoreConflict):
+            store.undo_last_merge(jane)
+
+    # -- admin helpers --------------------------------------------------------------------
+
+    def test_move_identity_gives_it_to_another_commenter_and_audits_both(
+        self, store: IdentityStore
+    ):
+        jane = store.sign_in(google()).commenter
+        cat, identity, _ = store.sign_in(github())
+        store.link(cat, github("second"))
+        moved = store.move_identity(identity, jane, actor="cli")
+        assert moved.commenter_id == jane.id
+        assert {i.subject for i in store.get(cat.id).identities} == {"second"}  # type: ignore[union-attr]
+        assert store.audit_log(cat)[0].action == "identity_moved_out"
+        assert store.audit_log(jane)[0].action == "identity_moved_in"
+
+    def test_move_identity_refuses_to_strip_the_last_sign_in_method(self, store: IdentityStore):
+        jane = store.sign_in(google()).commenter
+        cat, identity, _ = store.sign_in(github())
+        with pytest.raises(LastSignInMethod):
+            store.move_identity(identity, jane, actor="cli")
+        assert store.find_identity("github", "583231").commenter_id == cat.id  # type: ignore[union-attr]
+
+    def test_move_identity_to_a_tombstone_is_refused(self, store: IdentityStore):
+        jane = store.sign_in(google()).commenter
+        cat, identity, _ = store.sign_in(github())
+        store.link(cat, github("second"))
+        bob = store.sign_in(github("bob")).commenter
+        store.merge(bob, jane)
+        with pytest.raises(StoreConflict):
+            store.move_identity(identity, bob, actor="cli")
+
+    def test_list_commenters_pages_through_search_results(self, store: IdentityStore):
+        made = [store.create_guest(f"Guest {n}", f"g{n}@example.com") for n in range(5)]
+        store.sign_in(google())
+        first = store.list_commenters("guest", page=1, per_page=2)
+        assert (first.total, first.pages, first.has_next) == (5, 3, True)
+        assert [c.id for c in first.items] == [made[4].id, made[3].id]
+        last = store.list_commenters("guest", page=3, per_page=2)
+        assert [c.id for c in last.items] == [made[0].id] and not last.has_next
+        assert store.list_commenters().total == 6
+
+    def test_live_commenter_follows_merges_and_ends_at_erasure(self, store: IdentityStore):
+        jane = store.sign_in(google()).commenter
+        cat = store.sign_in(github()).commenter
+        bob = store.sign_in(github("bob")).commenter
+        store.merge(cat, jane)
+        store.merge(jane, bob)
+        assert store.live_commenter(cat.id).id == bob.id  # type: ignore[union-attr]
+        store.erase(bob)
+        assert store.live_commenter(cat.id) is None
+
+    def test_details_show_merges_both_ways(self, store: IdentityStore):
+        jane = store.sign_in(google()).commenter
+        cat = store.sign_in(github()).commenter
+        store.merge(cat, jane)
+        target = store.details(jane)
+        assert [c.id for c in target.merged_from] == [cat.id]
+        assert target.merged_into is None
+        tombstone = store.details(cat)
+        assert tombstone.merged_into.id == jane.id  # type: ignore[union-attr]
+        assert [e.action for e in tombstone.audit_events] == ["merged_into"]
+
+    def test_unverified_guests_are_found_by_email_key_only(self, store: IdentityStore):
+        guest = store.create_guest("Ann", "Ann@Example.com")
+        store.mark_email_verified(store.create_guest("Ann", None), "ann@example.com")
+        store.sign_in(github(email="ann@example.com"))
+        assert [g.id for g in store.unverified_guests({"ann@example.com"})] == [guest.id]
+        assert store.unverified_guests(set()) == []
 
 
 class TestStoreOnSQLite(StoreContract):

@@ -1,32 +1,183 @@
-"""A small blog that mounts Flask-Social-Auth under its comment form."""
+"""A small blog that mounts Flask-Social-Auth under its comment form.
+
+``make run`` serves it at http://127.0.0.1:5000; ``flask --app examples.blog:create_app blog
+pending`` lists comments waiting for moderation and ``blog approve ID`` publishes one.
+"""
 
 from __future__ import annotations
 
 import os
 from typing import Any
 
-from flask import Flask
+import click
+from flask import Flask, abort, redirect, render_template, request, url_for
+from flask.wrappers import Response
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session, sessionmaker
 
-from social_auth import SocialAuth
+from social_auth import Commenter, InvalidInput, SocialAuth, get_state
+from social_auth.session import check_csrf, current_commenter, set_draft, signed_in_provider
+from social_auth.views import guest_sign_in, needs_email_verification, request_verification
 
-social_auth = SocialAuth()
+from .models import APPROVED, PENDING, Base, Comment
+from .posts import BY_SLUG, POSTS
+
+COMMENT_MAX = 5000
+DEV_SECRET = "dev-only-not-secret"  # noqa: S105 - used only when the app runs in debug mode
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Flask's factory convention: ``flask --app examples.blog:create_app run``."""
     app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    secret = os.environ.get("BLOG_SECRET_KEY") or (DEV_SECRET if app.debug else None)
     app.config.from_mapping(
-        SECRET_KEY=os.environ.get("BLOG_SECRET_KEY", "dev-only-not-secret"),
+        SECRET_KEY=secret,
         SOCIAL_AUTH_DEV_PROVIDER=False,
+        BLOG_DATABASE_URI="sqlite:///" + os.path.join(app.instance_path, "blog.sqlite3"),
+        BLOG_TITLE="Notes from the Workbench",
     )
     if test_config:
         app.config.update(test_config)
+    # Tests register provider adapters of their own; a real site lists them in config.
+    social_auth = SocialAuth(providers=app.config.get("BLOG_PROVIDER_ADAPTERS"))
     social_auth.init_app(app)
     with app.app_context():
         social_auth.store.upgrade_schema()
 
+    engine = create_engine(app.config["BLOG_DATABASE_URI"])
+    Base.metadata.create_all(engine)
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    app.extensions["blog_sessions"] = sessions
+
+    @app.context_processor
+    def blog_globals() -> dict[str, Any]:
+        return {"blog_title": app.config["BLOG_TITLE"], "recent_posts": POSTS}
+
     @app.get("/")
     def index() -> str:
-        return "<h1>Flask-Social-Auth example blog</h1><p>Posts and comments arrive soon.</p>"
+        with sessions() as s:
+            counts = {p.slug: len(_visible(s, p.slug, None)) for p in POSTS}
+        return render_template("index.html", posts=POSTS, counts=counts)
+
+    @app.get("/posts/<slug>")
+    def post(slug: str) -> str:
+        return _render_post(sessions, slug)
+
+    @app.post("/posts/<slug>/comments")
+    def add_comment(slug: str) -> Response | tuple[str, int]:
+        if slug not in BY_SLUG:
+            abort(404)
+        check_csrf()
+        body = (request.form.get("comment") or "").strip()
+        try:
+            _check_body(body)
+            commenter = _commenter_from_form()
+        except InvalidInput as exc:
+            return _render_post(sessions, slug, error=exc.message, form=request.form), 400
+        if needs_email_verification(commenter):
+            set_draft(None, body)  # back in the textarea once the email is confirmed
+            request_verification(commenter, next_url=url_for("post", slug=slug) + "#respond")
+            return _render_post(
+                sessions, slug, notice="Please confirm your email address first: we sent you "
+                "a link. Your comment is kept in this browser."
+            ), 200
+        comment = _save(sessions, slug, commenter, body)
+        return redirect(url_for("post", slug=slug) + f"#comment-{comment.id}")
+
+    @app.cli.group("blog")
+    def blog_cli() -> None:
+        """Moderate the example blog's comments."""
+
+    @blog_cli.command("pending")
+    def pending() -> None:
+        with sessions() as s:
+            for c in s.scalars(select(Comment).where(Comment.status == PENDING)):
+                click.echo(f"{c.id}\t{c.post_slug}\t{c.author_name}\t{c.body[:60]!r}")
+
+    @blog_cli.command("approve")
+    @click.argument("comment_id", type=int)
+    def approve(comment_id: int) -> None:
+        with sessions() as s, s.begin():
+            comment = s.get(Comment, comment_id)
+            if comment is None:
+                raise click.ClickException(f"No comment {comment_id}.")
+            comment.status = APPROVED
+        click.echo(f"Approved comment {comment_id}.")
 
     return app
+
+
+def _check_body(body: str) -> None:
+    if not body:
+        raise InvalidInput("comment", "Please write a comment first.")
+    if len(body) > COMMENT_MAX:
+        raise InvalidInput("comment", f"Comments can be at most {COMMENT_MAX} characters long.")
+    if "\x00" in body:
+        raise InvalidInput("comment", "Your comment contains a NUL character.")
+
+
+def _commenter_from_form() -> Commenter:
+    current = current_commenter
+    typed = request.form.get("name") or request.form.get("email")
+    if isinstance(current, Commenter) and (not current.is_guest or not typed):
+        return current  # an account, or a returning guest who left the fields alone
+    return guest_sign_in(request.form)
+
+
+def _save(sessions: sessionmaker[Session], slug: str, commenter: Commenter, body: str) -> Comment:
+    provider_key = signed_in_provider()
+    provider = get_state().providers.get(provider_key) if provider_key else None
+    with sessions() as s, s.begin():
+        status = APPROVED
+        if commenter.is_guest:
+            # WordPress's default: a guest's first comment waits until one was approved.
+            approved_before = s.scalar(
+                select(Comment.id).where(
+                    Comment.commenter_id == commenter.public_id, Comment.status == APPROVED
+                )
+            )
+            status = APPROVED if approved_before else PENDING
+        comment = Comment(
+            post_slug=slug,
+            commenter_id=commenter.public_id,
+            author_name=commenter.display_name,
+            author_website=commenter.website,
+            avatar_url=commenter.avatar_url,
+            provider=(provider.display_title if provider else provider_key)
+            if not commenter.is_guest
+            else None,
+            body=body,
+            status=status,
+        )
+        s.add(comment)
+    return comment
+
+
+def _visible(s: Session, slug: str, public_id: str | None) -> list[Comment]:
+    """Approved comments, plus the viewer's own pending ones."""
+    query = select(Comment).where(Comment.post_slug == slug).order_by(Comment.id)
+    return [
+        c
+        for c in s.scalars(query)
+        if c.status == APPROVED or (public_id is not None and c.commenter_id == public_id)
+    ]
+
+
+def _render_post(
+    sessions: sessionmaker[Session],
+    slug: str,
+    *,
+    error: str | None = None,
+    notice: str | None = None,
+    form: Any = None,
+) -> str:
+    post = BY_SLUG.get(slug)
+    if post is None:
+        abort(404)
+    viewer = current_commenter
+    with sessions() as s:
+        comments = _visible(s, slug, viewer.public_id)
+    return render_template(
+        "post.html", post=post, comments=comments, error=error, notice=notice, form=form or {}
+    )

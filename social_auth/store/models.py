@@ -53,7 +53,11 @@ def utcnow() -> datetime:
 
 def new_public_id() -> str:
     """Opaque, unguessable id shown to the world instead of the row id."""
-    return secrets.token_urlsafe(12)
+    while True:
+        candidate = secrets.token_urlsafe(12)
+        # One id in 64 would start with "-" and read as an option to ``flask social-auth``.
+        if not candidate.startswith("-"):
+            return candidate
 
 
 IdType = BigInteger().with_variant(Integer(), "sqlite")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -27,13 +28,22 @@ from sqlalchemy.sql.expression import (
     union_all,
 )
 
+from .. import signals
 from ..emails import email_key
 from ..errors import AccountConflict, LastSignInMethod, NotFound, StoreConflict
 from ..provider import Profile
 from .models import AuditEvent, Base, Commenter, Identity, new_public_id, utcnow
 
+_S = TypeVar("_S", bound=Select[Any])
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "social_auth_alembic_version"
+
+#: Audit actions that change which identities a commenter owns; an undo of a merge is refused
+#: once one of these happened to the target after the merge.
+IDENTITY_ACTIONS = frozenset(
+    {"link", "unlink", "merge", "unmerge", "identity_moved_in", "identity_moved_out", "erase"}
+)
 
 
 class SignIn(NamedTuple):
@@ -42,6 +52,59 @@ class SignIn(NamedTuple):
     commenter: Commenter
     identity: Identity
     created: bool
+
+
+class Unmerged(NamedTuple):
+    """What ``IdentityStore.undo_last_merge`` did: the restored source and the target."""
+
+    source: Commenter
+    target: Commenter
+
+
+@dataclass(frozen=True)
+class CommenterPage:
+    """One page of a commenter listing, newest first."""
+
+    items: list[Commenter]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+@dataclass(frozen=True)
+class CommenterDetails:
+    """What an admin page or ``commenters show`` needs about one commenter."""
+
+    commenter: Commenter
+    #: The live commenter a tombstone was merged into (after following every merge), if any.
+    merged_into: Commenter | None
+    #: Tombstones merged into this commenter.
+    merged_from: list[Commenter]
+    audit_events: list[AuditEvent]
+    #: Whether ``undo_last_merge`` would succeed now.
+    can_undo_merge: bool
+
+
+@dataclass(frozen=True)
+class MergePreview:
+    """What ``merge(source, target)`` would do, for a confirmation page; nothing changed yet."""
+
+    source: Commenter
+    target: Commenter
+    #: The source's identities, which would move to the target.
+    identities: list[Identity]
+    #: Target fields that are blank and would be filled from the source.
+    filled: list[str]
+    #: Why the merge would be refused, or None when it may go ahead.
+    problem: str | None
 
 
 def make_engine(url: str, **options: Any) -> Engine:
@@ -128,27 +191,77 @@ class IdentityStore:
 
     def search(self, query: str, limit: int = 50) -> list[Commenter]:
         """Commenters whose name, email, public id, or an identity's subject or username match."""
-        query = query.strip()
         with self._sessions() as s:
-            stmt = select(Commenter).order_by(Commenter.id.desc()).limit(limit)
-            if query:
-                pattern = "%" + _escape_like(query.lower()) + "%"
-                by_identity = select(Identity.commenter_id).where(
-                    or_(
-                        Identity.subject == query,
-                        func.lower(Identity.username).like(pattern, escape="\\"),
-                        func.lower(Identity.email).like(pattern, escape="\\"),
-                    )
+            stmt = _search_filter(select(Commenter), query)
+            return list(s.scalars(stmt.order_by(Commenter.id.desc()).limit(limit)))
+
+    def list_commenters(
+        self, query: str = "", *, page: int = 1, per_page: int = 50
+    ) -> CommenterPage:
+        """One page of ``search(query)`` results (every commenter for an empty query)."""
+        page, per_page = max(1, page), max(1, min(per_page, 500))
+        with self._sessions() as s:
+            total = s.scalar(_search_filter(select(func.count(Commenter.id)), query)) or 0
+            stmt = (
+                _search_filter(select(Commenter), query)
+                .order_by(Commenter.id.desc())
+                .offset((page - 1) * per_page)
+                .limit(per_page)
+            )
+            return CommenterPage(list(s.scalars(stmt)), total, page, per_page)
+
+    def live_commenter(self, commenter_id: int) -> Commenter | None:
+        """The commenter, or the one it was merged into (followed to the end); None if erased.
+
+        Host data keyed by a merged commenter's public id finds its current owner this way.
+        """
+        seen: set[int] = set()
+        current = self.get(commenter_id)
+        while current is not None and current.merged_into_id is not None:
+            if current.id in seen:  # a cycle is a corrupt store; refuse rather than loop
+                raise StoreConflict(f"Merge chain of commenter {current.public_id} loops.")
+            seen.add(current.id)
+            current = self.get(current.merged_into_id)
+        if current is None or current.is_erased:
+            return None
+        return current
+
+    def unverified_guests(self, email_keys: Collection[str]) -> list[Commenter]:
+        """Live guests (no identity, unverified email) whose email key is one of ``email_keys``."""
+        if not email_keys:
+            return []
+        with self._sessions() as s:
+            stmt = (
+                select(Commenter)
+                .where(
+                    Commenter.email_key.in_(list(email_keys)),
+                    Commenter.email_verified_at.is_(None),
+                    Commenter.merged_into_id.is_(None),
+                    Commenter.erased_at.is_(None),
+                    ~Commenter.identities.any(),
                 )
-                stmt = stmt.where(
-                    or_(
-                        Commenter.public_id == query,
-                        func.lower(Commenter.display_name).like(pattern, escape="\\"),
-                        func.lower(Commenter.email).like(pattern, escape="\\"),
-                        Commenter.id.in_(by_identity),
-                    )
-                )
+                .order_by(Commenter.id)
+            )
             return list(s.scalars(stmt))
+
+    def details(self, commenter: Commenter) -> CommenterDetails:
+        """The commenter with its merges and audit log, for admin pages and the CLI."""
+        row = self._reload(commenter.id)
+        with self._sessions() as s:
+            merged_from = list(
+                s.scalars(
+                    select(Commenter)
+                    .where(Commenter.merged_into_id == row.id)
+                    .order_by(Commenter.id)
+                )
+            )
+            try:
+                _undoable_merge(s, row)
+                can_undo = True
+            except StoreConflict:
+                can_undo = False
+        merged_into = self.live_commenter(row.id) if row.merged_into_id is not None else None
+        return CommenterDetails(row, merged_into, merged_from, self.audit_log(row), can_undo)
 
     def audit_log(self, commenter: Commenter, limit: int = 200) -> list[AuditEvent]:
         with self._sessions() as s:
@@ -306,20 +419,34 @@ class IdentityStore:
         now = utcnow()
         try:
             with self._sessions() as s, s.begin():
-                owner = _lock(s, commenter.id)
-                existing = s.scalar(_identity_query(profile.provider, profile.subject))
+                # The identity is locked before the commenter, as sign_in does: the opposite
+                # order deadlocks against a concurrent sign-in of the same identity.
+                existing = s.scalar(
+                    _identity_query(profile.provider, profile.subject).with_for_update()
+                )
                 if existing is not None:
-                    if existing.commenter_id != owner.id:
+                    if existing.commenter_id != commenter.id:
                         other = s.get_one(Commenter, existing.commenter_id)
                         raise AccountConflict(profile.provider, profile.subject, other.public_id)
                     _refresh_identity(existing, profile, now)
                     return existing
+                owner = _lock(s, commenter.id)
+                _refuse_tombstone(owner)
+                # Someone may have created it while we waited for the commenter's lock. It is
+                # read, not refreshed: locking it now would reverse the lock order again.
+                created = s.scalar(_identity_query(profile.provider, profile.subject))
+                if created is not None:
+                    if created.commenter_id != owner.id:
+                        other = s.get_one(Commenter, created.commenter_id)
+                        raise AccountConflict(profile.provider, profile.subject, other.public_id)
+                    return created
                 identity = _new_identity(profile, now)
                 identity.commenter_id = owner.id
                 s.add(identity)
                 s.flush()
                 _audit(s, actor, "link", owner.id, provider=profile.provider, identity=identity.id)
-                return identity
+            signals.identity_linked.send(self, commenter=owner, identity=identity)
+            return identity
         except IntegrityError as exc:
             found = self.find_identity(profile.provider, profile.subject)
             if found is not None and found.commenter_id == commenter.id:
@@ -330,16 +457,64 @@ class IdentityStore:
     def unlink(self, identity: Identity, *, actor: str = "commenter") -> None:
         """Remove ``identity``; refuses when it is the commenter's last way to sign in."""
         with self._sessions() as s, s.begin():
-            owner = _lock(s, identity.commenter_id)
-            row = s.get(Identity, identity.id)
-            if row is None or row.commenter_id != owner.id:
+            row = _lock_identity(s, identity.id)
+            if row is None or row.commenter_id != identity.commenter_id:
                 raise NotFound("That connected account no longer exists.")
+            owner = _lock(s, row.commenter_id)
             if _sign_in_methods(owner) <= 1:
                 raise LastSignInMethod(
                     "This is the commenter's only way to sign in; connect another account first."
                 )
             s.delete(row)
             _audit(s, actor, "unlink", owner.id, provider=row.provider, identity=row.id)
+        signals.identity_unlinked.send(self, commenter=owner, identity=row)
+
+    def move_identity(self, identity: Identity, target: Commenter, *, actor: str) -> Identity:
+        """Give an existing identity to another commenter (an admin's "link").
+
+        Refuses to take a live commenter's last way to sign in; a tombstone's identity (left
+        behind by hand or an old version) may always move. Moving it to its owner is a no-op.
+        """
+        with self._sessions() as s, s.begin():
+            row = _lock_identity(s, identity.id)
+            if row is None:
+                raise NotFound("That connected account no longer exists.")
+            locked = {cid: _lock(s, cid) for cid in sorted({row.commenter_id, target.id})}
+            owner, dst = locked[row.commenter_id], locked[target.id]
+            if owner.id == dst.id:
+                return row
+            _refuse_tombstone(dst)
+            live_owner = owner.merged_into_id is None and owner.erased_at is None
+            if live_owner and _sign_in_methods(owner) <= 1:
+                raise LastSignInMethod(
+                    f"This is commenter {owner.public_id}'s only way to sign in; "
+                    "merge the commenters instead."
+                )
+            row.commenter_id = dst.id
+            details = {
+                "provider": row.provider,
+                "identity": row.id,
+                "from": owner.public_id,
+                "to": dst.public_id,
+            }
+            _audit(s, actor, "identity_moved_out", owner.id, **details)
+            _audit(s, actor, "identity_moved_in", dst.id, **details)
+        signals.identity_unlinked.send(self, commenter=owner, identity=row)
+        signals.identity_linked.send(self, commenter=dst, identity=row)
+        return row
+
+    def release_identity(self, identity: Identity, *, actor: str) -> None:
+        """Delete an identity whatever its owner keeps, for one stranded on an erased commenter.
+
+        Unlike ``unlink`` this does not protect the last sign-in method: only call it when
+        the owner cannot sign in anyway.
+        """
+        with self._sessions() as s, s.begin():
+            row = s.get(Identity, identity.id)
+            if row is None:
+                return
+            s.delete(row)
+            _audit(s, actor, "unlink", row.commenter_id, provider=row.provider, identity=row.id)
 
     # -- admin actions -------------------------------------------------------------------
 
@@ -352,6 +527,7 @@ class IdentityStore:
         if source.id == target.id:
             raise StoreConflict("A commenter cannot be merged into itself.")
         with self._sessions() as s, s.begin():
+            _lock_identities(s, Identity.commenter_id == source.id)
             # Lock in id order so two opposite merges cannot deadlock.
             first, second = sorted((source.id, target.id))
             rows = {first: _lock(s, first), second: _lock(s, second)}
@@ -362,6 +538,10 @@ class IdentityStore:
             moved = [i.id for i in src.identities]
             s.execute(
                 update(Identity).where(Identity.commenter_id == src.id).values(commenter_id=dst.id)
+            )
+            # Older tombstones of the source now point at the target; remembered for an undo.
+            repointed = list(
+                s.scalars(select(Commenter.id).where(Commenter.merged_into_id == src.id))
             )
             s.execute(
                 update(Commenter)
@@ -375,11 +555,81 @@ class IdentityStore:
                 "source": src.public_id,
                 "target": dst.public_id,
                 "identities": moved,
+                "repointed": repointed,
                 "filled": filled,
             }
             _audit(s, actor, "merge", dst.id, **details)
             _audit(s, actor, "merged_into", src.id, **details)
-        return self._reload(target.id)
+        merged = self._reload(target.id)
+        signals.commenters_merged.send(self, source=self._reload(source.id), target=merged)
+        return merged
+
+    def merge_preview(self, source: Commenter, target: Commenter) -> MergePreview:
+        """What merging ``source`` into ``target`` would move, read without changing anything."""
+        src, dst = self._reload(source.id), self._reload(target.id)
+        problem = None
+        if src.id == dst.id:
+            problem = "A commenter cannot be merged into itself."
+        else:
+            for row in (src, dst):
+                if row.merged_into_id is not None or row.erased_at is not None:
+                    problem = f"Commenter {row.public_id} was merged or erased already."
+        return MergePreview(src, dst, list(src.identities), _blanks_to_fill(dst, src), problem)
+
+    def undo_last_merge(self, commenter: Commenter, *, actor: str = "system") -> Unmerged:
+        """Split off the commenter that was last merged into ``commenter``.
+
+        Allowed only while the audit log shows no identity change to ``commenter`` since that
+        merge, so exactly the identities that came with the source go back. The source's
+        tombstone is cleared and the target's sessions end: someone may be signed in with an
+        identity that now belongs to the source again.
+        """
+        with self._sessions() as s, s.begin():
+            event = _undoable_merge(s, self._reload(commenter.id))
+            src_id = s.scalar(
+                select(Commenter.id).where(Commenter.public_id == event.details["source"])
+            )
+            if src_id is None:
+                raise StoreConflict("The merged commenter no longer exists.")
+            _lock_identities(s, Identity.id.in_(event.details.get("identities", [])))
+            first, second = sorted((src_id, commenter.id))
+            rows = {first: _lock(s, first), second: _lock(s, second)}
+            src, dst = rows[src_id], rows[commenter.id]
+            # Checked again under the locks: a link or another undo may have slipped in.
+            if _undoable_merge(s, dst).id != event.id:
+                raise StoreConflict("The commenter changed meanwhile; try again.")
+            if src.merged_into_id != dst.id or src.erased_at is not None:
+                raise StoreConflict(f"Commenter {src.public_id} is no longer merged into this one.")
+            moved: list[int] = event.details.get("identities", [])
+            owned = set(s.scalars(select(Identity.id).where(Identity.commenter_id == dst.id)))
+            if not set(moved) <= owned:
+                raise StoreConflict("Identities changed since the merge; it cannot be undone.")
+            if moved:
+                s.execute(
+                    update(Identity).where(Identity.id.in_(moved)).values(commenter_id=src.id)
+                )
+            repointed: list[int] = event.details.get("repointed", [])
+            if repointed:
+                s.execute(
+                    update(Commenter)
+                    .where(Commenter.id.in_(repointed), Commenter.merged_into_id == dst.id)
+                    .values(merged_into_id=src.id)
+                )
+            cleared = _clear_filled(dst, src, event.details.get("filled", []))
+            src.merged_into_id = None
+            dst.session_version += 1
+            details = {
+                "merge_event": event.id,
+                "source": src.public_id,
+                "target": dst.public_id,
+                "identities": moved,
+                "cleared": cleared,
+            }
+            _audit(s, actor, "unmerge", dst.id, **details)
+            _audit(s, actor, "unmerged_from", src.id, **details)
+        result = Unmerged(self._reload(src.id), self._reload(dst.id))
+        signals.commenters_unmerged.send(self, source=result.source, target=result.target)
+        return result
 
     def block(
         self, commenter: Commenter, until: datetime | None = None, *, actor: str = "system"
@@ -391,7 +641,9 @@ class IdentityStore:
             row.blocked_until = until
             row.session_version += 1
             _audit(s, actor, "block", row.id, until=until.isoformat() if until else None)
-        return self._reload(commenter.id)
+        blocked = self._reload(commenter.id)
+        signals.commenter_blocked.send(self, commenter=blocked, until=until)
+        return blocked
 
     def unblock(self, commenter: Commenter, *, actor: str = "system") -> Commenter:
         with self._sessions() as s, s.begin():
@@ -459,6 +711,7 @@ class IdentityStore:
     def erase(self, commenter: Commenter, *, actor: str = "system") -> Commenter:
         """Remove personal data and identities, keeping a tombstone for the host's comments."""
         with self._sessions() as s, s.begin():
+            _lock_identities(s, Identity.commenter_id == commenter.id)
             row = _lock(s, commenter.id)
             removed = len(row.identities)
             for identity in list(row.identities):
@@ -472,7 +725,9 @@ class IdentityStore:
             row.erased_at = utcnow()
             row.session_version += 1
             _audit(s, actor, "erase", row.id, identities_removed=removed)
-        return self._reload(commenter.id)
+        erased = self._reload(commenter.id)
+        signals.commenter_erased.send(self, commenter=erased)
+        return erased
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -753,6 +1008,71 @@ def _column_keys(cls: type[Base]) -> tuple[str, ...]:
     return tuple(prop.key for prop in mapper.column_attrs)
 
 
+def _search_filter(stmt: _S, query: str) -> _S:
+    query = query.strip()
+    if not query:
+        return stmt
+    pattern = "%" + _escape_like(query.lower()) + "%"
+    by_identity = select(Identity.commenter_id).where(
+        or_(
+            Identity.subject == query,
+            func.lower(Identity.username).like(pattern, escape="\\"),
+            func.lower(Identity.email).like(pattern, escape="\\"),
+        )
+    )
+    return stmt.where(
+        or_(
+            Commenter.public_id == query,
+            func.lower(Commenter.display_name).like(pattern, escape="\\"),
+            func.lower(Commenter.email).like(pattern, escape="\\"),
+            Commenter.id.in_(by_identity),
+        )
+    )
+
+
+def _undoable_merge(s: Session, target: Commenter) -> AuditEvent:
+    """The target's last merge not yet undone, if no identity change happened since."""
+    if target.merged_into_id is not None or target.erased_at is not None:
+        raise StoreConflict(f"Commenter {target.public_id} was merged or erased.")
+    newest_first = (
+        select(AuditEvent)
+        .where(AuditEvent.commenter_id == target.id)
+        .order_by(AuditEvent.id.desc())
+    )
+    events = s.scalars(newest_first)
+    undone: set[int] = set()
+    for entry in events:
+        if entry.action == "unmerge":
+            undone.add(int(entry.details["merge_event"]))
+        elif entry.action == "merge" and entry.id in undone:
+            continue  # a merge already undone: its identities are back where they were
+        elif entry.action == "merge":
+            return entry
+        elif entry.action in IDENTITY_ACTIONS:
+            raise StoreConflict(
+                "Identities changed since the last merge; it can no longer be undone."
+            )
+    raise StoreConflict(f"Commenter {target.public_id} has no merge to undo.")
+
+
+def _refuse_tombstone(row: Commenter) -> None:
+    if row.merged_into_id is not None or row.erased_at is not None:
+        raise StoreConflict(f"Commenter {row.public_id} was merged or erased.")
+
+
+def _lock_identity(s: Session, identity_id: int) -> Identity | None:
+    return s.scalar(select(Identity).where(Identity.id == identity_id).with_for_update())
+
+
+def _lock_identities(s: Session, *criteria: Any) -> None:
+    """Row-lock identities before their commenters.
+
+    ``sign_in`` updates an identity and then its commenter; every write that touches both
+    takes its locks in that same order, so it cannot deadlock against a concurrent sign-in.
+    """
+    s.execute(select(Identity.id).where(*criteria).with_for_update())
+
+
 def _lock(s: Session, commenter_id: int) -> Commenter:
     row = s.scalar(
         select(Commenter)
@@ -786,6 +1106,18 @@ def _sign_in_methods(commenter: Commenter) -> int:
     return len(commenter.identities) + (1 if commenter.email_verified_at is not None else 0)
 
 
+def _blanks_to_fill(target: Commenter, source: Commenter) -> list[str]:
+    """The fields ``_fill_blanks`` would copy, without copying them."""
+    names = [
+        name
+        for name in ("display_name", "website", "avatar_url")
+        if not getattr(target, name) and getattr(source, name)
+    ]
+    if target.email is None and source.email is not None:
+        names.append("email")
+    return names
+
+
 def _fill_blanks(target: Commenter, source: Commenter) -> list[str]:
     """Copy fields the target lacks from the source; a verified email only replaces none."""
     filled = []
@@ -801,6 +1133,20 @@ def _fill_blanks(target: Commenter, source: Commenter) -> list[str]:
     return filled
 
 
+def _clear_filled(target: Commenter, source: Commenter, filled: list[str]) -> list[str]:
+    """Undo ``_fill_blanks`` for fields that still hold the source's value."""
+    cleared = []
+    for name in filled:
+        if name == "email":
+            if target.email_key == source.email_key:
+                target.email = target.email_key = target.email_verified_at = None
+                cleared.append(name)
+        elif getattr(target, name) == getattr(source, name):
+            setattr(target, name, "" if name == "display_name" else None)
+            cleared.append(name)
+    return cleared
+
+
 def _audit(s: Session, actor: str, action: str, commenter_id: int, **details: Any) -> None:
     s.add(AuditEvent(actor=actor, action=action, commenter_id=commenter_id, details=details))
 
@@ -813,4 +1159,13 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-__all__ = ["Base", "IdentityStore", "SignIn", "make_engine"]
+__all__ = [
+    "Base",
+    "CommenterDetails",
+    "CommenterPage",
+    "IdentityStore",
+    "MergePreview",
+    "SignIn",
+    "Unmerged",
+    "make_engine",
+]

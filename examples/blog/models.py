@@ -1,0 +1,33 @@
+"""The blog's own comment table, keyed by the commenter's public id from Flask-Social-Auth."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+PENDING, APPROVED = "pending", "approved"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Comment(Base):
+    __tablename__ = "blog_comment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_slug: Mapped[str] = mapped_column(String(200), index=True)
+    #: ``current_commenter.public_id``: stable, opaque, shown by ``/auth/me``.
+    commenter_id: Mapped[str] = mapped_column(String(32), index=True)
+    author_name: Mapped[str] = mapped_column(String(200))
+    author_website: Mapped[str | None] = mapped_column(String(500))
+    avatar_url: Mapped[str | None] = mapped_column(String(1000))
+    #: The provider's title ("GitHub"), or None for a guest.
+    provider: Mapped[str | None] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=PENDING)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=lambda: datetime.now(UTC)
+    )

@@ -1,0 +1,386 @@
+"""The commenter's session cookie, ``current_commenter``, CSRF tokens and the draft cookie.
+
+The session lives in a cookie of its own (never Flask's ``session``) so a host app's session
+settings cannot weaken it. It holds ``[commenter id, session_version, issued at, last seen,
+provider]`` signed with itsdangerous; the commenter's ``session_version`` in the store is the
+revocation switch: sign-out, block, merge and erase bump it and every older cookie turns
+anonymous.
+
+Other code calls: ``sign_in(response, commenter, identity)``, ``sign_out(response)``,
+``check_csrf()``, ``csrf_token()``, ``set_draft(response, text)``, ``take_draft()``.
+A ``response`` of ``None`` defers the cookie change to the end of the request.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app, g, has_request_context, request
+from flask.wrappers import Response
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
+from sqlalchemy.orm import joinedload
+from werkzeug.local import LocalProxy
+
+from .errors import SocialAuthError
+from .extension import get_state
+from .signals import commenter_signed_in, commenter_signed_out
+from .store import Commenter, Identity
+
+SESSION_COOKIE = "social_auth_session"
+CSRF_COOKIE = "social_auth_csrf"
+DRAFT_COOKIE = "social_auth_draft"
+SESSION_SALT = "social-auth.session"
+CSRF_SALT = "social-auth.csrf"
+DRAFT_SALT = "social-auth.draft"
+#: A draft cookie lives long enough for a round trip to a provider, no longer.
+DRAFT_MAX_AGE = 15 * 60
+#: Browsers drop cookies over 4096 bytes; a draft that would not fit is not set.
+MAX_COOKIE_BYTES = 3800
+
+_G_COMMENTER = "_social_auth_commenter"
+_G_PENDING = "_social_auth_pending_cookies"
+_G_CSRF = "_social_auth_csrf"
+
+
+class CsrfError(SocialAuthError):
+    """The request lacks a valid CSRF token; nothing was changed."""
+
+    status = 403
+    code = "csrf_failed"
+
+
+class AnonymousCommenter:
+    """Who ``current_commenter`` is when nobody is signed in."""
+
+    is_authenticated = False
+    is_guest = False
+    is_blocked = False
+    email_verified = False
+    id = None
+    public_id = None
+    display_name = ""
+    email = None
+    website = None
+    avatar_url = None
+    identities: tuple[Identity, ...] = ()
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "<AnonymousCommenter>"
+
+
+ANONYMOUS = AnonymousCommenter()
+
+
+@dataclass(frozen=True)
+class SessionData:
+    """What the session cookie carries, decoded."""
+
+    commenter_id: int
+    version: int
+    issued_at: int
+    last_seen: int
+    provider: str | None
+
+
+# -- cookie names and serializers ------------------------------------------------------------
+
+
+def _secure() -> bool:
+    return has_request_context() and request.is_secure
+
+
+def cookie_name(base: str, *, secure: bool | None = None) -> str:
+    """``__Host-`` prefixed on https: the browser then refuses it from subdomains or over http."""
+    return f"__Host-{base}" if (_secure() if secure is None else secure) else base
+
+
+def secret_keys(app: Flask) -> list[str]:
+    # itsdangerous signs with the last key and accepts all of them, as Flask's session does.
+    fallbacks = app.config.get("SECRET_KEY_FALLBACKS") or []
+    keys: list[str] = [*fallbacks, app.config["SECRET_KEY"]]
+    return keys
+
+
+def _serializer(app: Flask, salt: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret_keys(app), salt=salt)
+
+
+def _timed_serializer(app: Flask, salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_keys(app), salt=salt)
+
+
+def encode_session(
+    app: Flask, commenter: Commenter, *, provider: str | None = None, now: int | None = None
+) -> str:
+    """The signed cookie value for ``commenter``; used by ``sign_in`` and ``testing``."""
+    issued = int(time.time()) if now is None else now
+    payload = [commenter.id, commenter.session_version, issued, issued, provider]
+    return _serializer(app, SESSION_SALT).dumps(payload)
+
+
+def decode_session(app: Flask, value: str) -> SessionData | None:
+    """The cookie's content, or None when it is tampered with or malformed."""
+    try:
+        data: Any = _serializer(app, SESSION_SALT).loads(value)
+    except BadSignature:
+        return None
+    if not (isinstance(data, list) and len(data) == 5):
+        return None
+    cid, version, issued, seen, provider = data
+    numbers = (cid, version, issued, seen)
+    if not all(isinstance(x, int) and not isinstance(x, bool) for x in numbers):
+        return None
+    if provider is not None and not isinstance(provider, str):
+        return None
+    return SessionData(cid, version, issued, seen, provider)
+
+
+# -- deferred cookie operations --------------------------------------------------------------
+
+
+def _pending() -> dict[str, Callable[[Response], None]]:
+    pending: dict[str, Callable[[Response], None]] = g.setdefault(_G_PENDING, {})
+    return pending
+
+
+def _apply(response: Response | None, base: str, op: Callable[[Response], None]) -> None:
+    """Write cookie ``base`` now, or at the end of the request when ``response`` is None.
+
+    The last write of a cookie wins: signing in after a stale cookie was queued for deletion
+    must not have the new cookie deleted when the request ends.
+    """
+    if response is None:
+        _pending()[base] = op
+    else:
+        _pending().pop(base, None)
+        op(response)
+
+
+def _set_cookie(response: Response, base: str, value: str, max_age: int | None) -> None:
+    secure = _secure()
+    response.set_cookie(
+        cookie_name(base, secure=secure),
+        value,
+        max_age=max_age,
+        path="/",
+        secure=secure,
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def _delete_cookie(response: Response, base: str) -> None:
+    secure = _secure()
+    response.delete_cookie(
+        cookie_name(base, secure=secure), path="/", secure=secure, httponly=True, samesite="Lax"
+    )
+
+
+def after_request(response: Response) -> Response:
+    """Applies cookie changes queued during the request; registered by ``SocialAuth``."""
+    for op in g.pop(_G_PENDING, {}).values():
+        op(response)
+    if _G_COMMENTER in g:
+        response.vary.add("Cookie")
+    return response
+
+
+# -- current commenter -----------------------------------------------------------------------
+
+
+def _load_commenter() -> Commenter | AnonymousCommenter:
+    if _G_COMMENTER in g:
+        found: Commenter | AnonymousCommenter = g.get(_G_COMMENTER)
+        return found
+    commenter = _resolve()
+    setattr(g, _G_COMMENTER, commenter)
+    return commenter
+
+
+def _resolve() -> Commenter | AnonymousCommenter:
+    raw = request.cookies.get(cookie_name(SESSION_COOKIE))
+    if raw is None:
+        return ANONYMOUS  # the common case: no decoding, no query
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    data = decode_session(app, raw)
+    state = get_state()
+    now = int(time.time())
+    settings = state.settings
+    commenter = None
+    if (
+        data is not None
+        and now - data.issued_at < settings.session_lifetime.total_seconds()
+        and now - data.last_seen < settings.session_idle.total_seconds()
+    ):
+        commenter = _fetch(data.commenter_id)
+    if (
+        data is None
+        or commenter is None
+        or commenter.session_version != data.version
+        or commenter.erased_at is not None
+        or commenter.merged_into_id is not None
+        or commenter.is_blocked
+    ):
+        _apply(None, SESSION_COOKIE, lambda r: _delete_cookie(r, SESSION_COOKIE))
+        return ANONYMOUS
+    g._social_auth_provider = data.provider
+    # Slide the idle window, but rewrite the cookie only now and then so most responses
+    # carry no Set-Cookie (and stay cacheable by the browser).
+    if now - data.last_seen > min(3600, settings.session_idle.total_seconds() / 20):
+        payload = [data.commenter_id, data.version, data.issued_at, now, data.provider]
+        value = _serializer(app, SESSION_SALT).dumps(payload)
+        remaining = int(data.issued_at + settings.session_lifetime.total_seconds() - now)
+        _apply(None, SESSION_COOKIE, lambda r: _set_cookie(r, SESSION_COOKIE, value, remaining))
+    return commenter
+
+
+def _fetch(commenter_id: int) -> Commenter | None:
+    # One query: the commenter and its identities through a join, by primary key.
+    with get_state().store.session() as s:
+        return s.get(Commenter, commenter_id, options=[joinedload(Commenter.identities)])
+
+
+#: The commenter of this request, or ``ANONYMOUS``; resolved at most once per request.
+current_commenter: Commenter | AnonymousCommenter = LocalProxy(  # type: ignore[assignment]
+    _load_commenter
+)
+
+
+def signed_in_provider() -> str | None:
+    """The provider instance the current session signed in through (None for guests)."""
+    _load_commenter()
+    provider: str | None = g.get("_social_auth_provider")
+    return provider
+
+
+# -- sign in and out -------------------------------------------------------------------------
+
+
+def sign_in(
+    response: Response | None, commenter: Commenter, identity: Identity | None = None
+) -> None:
+    """Start a fresh session for ``commenter``, replacing any current one.
+
+    Rotates the session cookie (new issue time) and the CSRF secret, so nothing an attacker
+    planted before the sign-in survives it. ``identity`` is the one used (None for a guest or a
+    magic link). Pass ``response=None`` to apply it when the request ends.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    provider = identity.provider if identity is not None else None
+    value = encode_session(app, commenter, provider=provider)
+    max_age = int(get_state().settings.session_lifetime.total_seconds())
+    setattr(g, _G_COMMENTER, commenter)
+    g._social_auth_provider = provider
+    _rotate_csrf(response)
+    _apply(response, SESSION_COOKIE, lambda r: _set_cookie(r, SESSION_COOKIE, value, max_age))
+    commenter_signed_in.send(app, commenter=commenter, identity=identity)
+
+
+def sign_out(response: Response | None) -> None:
+    """End the current session everywhere: clear the cookie and bump ``session_version`` so a
+    copy of the cookie taken earlier is anonymous too."""
+    commenter = _load_commenter()
+    if isinstance(commenter, Commenter):
+        get_state().store.bump_session_version(commenter)
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        commenter_signed_out.send(app, commenter=commenter)
+    setattr(g, _G_COMMENTER, ANONYMOUS)
+    _rotate_csrf(response)
+    _apply(response, SESSION_COOKIE, lambda r: _delete_cookie(r, SESSION_COOKIE))
+
+
+# -- CSRF ------------------------------------------------------------------------------------
+# A random secret in its own HttpOnly cookie; the token is that secret signed with the app's
+# key. A cross-site page can neither read the cookie nor mint a token for it, and nothing
+# depends on the host's session or on Flask-WTF.
+
+
+def _csrf_secret() -> str:
+    if _G_CSRF in g:
+        existing: str = g.get(_G_CSRF)
+        return existing
+    secret = request.cookies.get(cookie_name(CSRF_COOKIE))
+    if not secret or len(secret) != 43:
+        secret = _new_csrf_secret(None)
+    setattr(g, _G_CSRF, secret)
+    return secret
+
+
+def _new_csrf_secret(response: Response | None) -> str:
+    secret = secrets.token_urlsafe(32)
+    setattr(g, _G_CSRF, secret)
+    max_age = int(get_state().settings.session_lifetime.total_seconds())
+    _apply(response, CSRF_COOKIE, lambda r: _set_cookie(r, CSRF_COOKIE, secret, max_age))
+    return secret
+
+
+def _rotate_csrf(response: Response | None) -> None:
+    _new_csrf_secret(response)
+
+
+def csrf_token() -> str:
+    """A token for forms and ``X-CSRF-Token`` headers, bound to this browser's CSRF cookie."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    return _serializer(app, CSRF_SALT).dumps(_csrf_secret())
+
+
+def check_csrf() -> None:
+    """Raise ``CsrfError`` unless the request carries a token matching its CSRF cookie.
+
+    Several ``csrf_token`` form fields are allowed (a host's Flask-WTF form may have its own).
+    """
+    secret = request.cookies.get(cookie_name(CSRF_COOKIE))
+    candidates = request.form.getlist("csrf_token")
+    header = request.headers.get("X-CSRF-Token")
+    if header:
+        candidates.append(header)
+    if not secret:
+        raise CsrfError("Your session's security token is missing; reload the page and retry.")
+    serializer = _serializer(current_app._get_current_object(), CSRF_SALT)  # type: ignore[attr-defined]
+    for token in candidates[:4]:
+        try:
+            value = serializer.loads(token)
+        except BadSignature:
+            continue
+        if isinstance(value, str) and hmac.compare_digest(value, secret):
+            return
+    raise CsrfError("The form's security token is missing or stale; reload the page and retry.")
+
+
+# -- comment drafts across a full-page sign-in -----------------------------------------------
+
+
+def set_draft(response: Response | None, text: str) -> bool:
+    """Keep ``text`` for the next page in a short-lived signed cookie; False if too long."""
+    if not text:
+        return True
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    value = _timed_serializer(app, DRAFT_SALT).dumps(text)
+    if len(value) > MAX_COOKIE_BYTES:
+        return False
+    _apply(response, DRAFT_COOKIE, lambda r: _set_cookie(r, DRAFT_COOKIE, value, DRAFT_MAX_AGE))
+    return True
+
+
+def take_draft() -> str:
+    """The draft kept by ``set_draft`` (once: the cookie is cleared), or ``""``."""
+    raw = request.cookies.get(cookie_name(DRAFT_COOKIE))
+    if not raw:
+        return ""
+    if not g.get("_social_auth_draft_taken"):
+        g._social_auth_draft_taken = True
+        _apply(None, DRAFT_COOKIE, lambda r: _delete_cookie(r, DRAFT_COOKIE))
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        text = _timed_serializer(app, DRAFT_SALT).loads(raw, max_age=DRAFT_MAX_AGE)
+    except BadSignature:
+        return ""
+    return text if isinstance(text, str) else ""

@@ -1,0 +1,122 @@
+"""Chromium through Playwright against the example blog, served by a real werkzeug server."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask, redirect, request
+from werkzeug.serving import make_server
+
+from examples.blog import create_app
+from social_auth.session import sign_in
+from social_auth.testing import make_commenter
+from social_auth.views import popup_result, safe_next
+from tests.conftest import missing_part
+from tests.webapp import Fakebook, Letterbox, RecordingMailer
+
+CHROMIUM = os.environ.get("SOCIAL_AUTH_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+
+
+def add_test_login_routes(app: Flask) -> None:
+    """Stand-ins for the providers' login URLs: Fakebook signs in, Letterbox cancels."""
+
+    @app.get("/auth/login/<provider>")
+    def test_login(provider: str) -> Any:
+        popup = request.args.get("popup") == "1"
+        next_url = safe_next(request.args.get("next"))
+        if provider == "fakebook":
+            commenter = make_commenter(
+                app, display_name="Jane Fakebook", provider="fakebook", subject="jane"
+            )
+            if popup:
+                response = popup_result("signed-in", next_url=next_url)
+                sign_in(response, commenter, commenter.identities[0])
+                return response
+            response = redirect(next_url)
+            sign_in(response, commenter, commenter.identities[0])
+            return response
+        if popup:
+            return popup_result("cancelled", next_url=next_url)
+        return redirect(next_url)
+
+
+@pytest.fixture(scope="session")
+def blog_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, str]]:
+    folder = tmp_path_factory.mktemp("blog")
+    app = create_app(
+        {
+            "SECRET_KEY": "browser-tests",
+            "SOCIAL_AUTH_DATABASE_URI": f"sqlite:///{folder / 'auth.sqlite3'}",
+            "BLOG_DATABASE_URI": f"sqlite:///{folder / 'blog.sqlite3'}",
+            "BLOG_PROVIDER_ADAPTERS": [Fakebook, Letterbox],
+            "SOCIAL_AUTH_PROVIDERS": {"fakebook": {}, "letterbox": {}},
+            "SOCIAL_AUTH_MAILER": RecordingMailer(),
+        }
+    )
+    add_test_login_routes(app)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield app, f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not os.access(CHROMIUM, os.X_OK):
+        missing_part(f"Chromium is not installed at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def context(browser: Any, blog_server: tuple[Flask, str]) -> Iterator[Any]:
+    _, base = blog_server
+    context = browser.new_context(base_url=base, viewport={"width": 1100, "height": 900})
+    context.set_default_timeout(10_000)
+
+    # Only the test server exists here: refuse everything else (avatars from Gravatar) at
+    # once instead of waiting for a network that is not there.
+    def local_only(route: Any) -> None:
+        if route.request.url.startswith(base):
+            route.continue_()
+        else:
+            route.abort()
+
+    context.route("**/*", local_only)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path), full_page=True)
+    return path

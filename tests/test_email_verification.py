@@ -1,0 +1,166 @@
+"""Magic-link email verification, with mail delivered to a real SMTP server."""
+
+from __future__ import annotations
+
+import re
+import time
+from email.message import Message
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from social_auth import Profile, get_state
+from social_auth.testing import csrf_headers
+from tests.smtp import Inbox, smtp_server
+from tests.webapp import make_app
+
+__all__ = ["smtp_server"]  # the fixture, used by name
+
+LINK = re.compile(r"http://localhost/auth/email/verify/(\S+)")
+
+
+@pytest.fixture
+def mail(smtp_server: tuple[int, Inbox], tmp_path: Path) -> tuple[Flask, Inbox]:
+    port, inbox = smtp_server
+    app = make_app(
+        tmp_path,
+        SOCIAL_AUTH_MAILER="smtp",
+        SOCIAL_AUTH_MAIL_SERVER="127.0.0.1",
+        SOCIAL_AUTH_MAIL_PORT=port,
+        SOCIAL_AUTH_MAIL_SENDER="blog@example.org",
+    )
+    return app, inbox
+
+
+def become_guest(client: FlaskClient, email: str = "ann@example.com") -> None:
+    response = client.post(
+        "/auth/guest",
+        data={"name": "Ann", "email": email},
+        headers={**csrf_headers(client), "Accept": "application/json"},
+    )
+    assert response.status_code == 200
+
+
+def ask_for_link(client: FlaskClient, email: str = "") -> int:
+    response = client.post(
+        "/auth/email/start",
+        data={"email": email} if email else {},
+        headers={**csrf_headers(client), "Accept": "application/json"},
+    )
+    return response.status_code
+
+
+def me(client: FlaskClient) -> dict:
+    body = client.get("/auth/me").json
+    assert body is not None
+    return body
+
+
+def link_token(message: Message) -> str:
+    body = message.get_payload(decode=True)
+    assert isinstance(body, bytes)
+    match = LINK.search(body.decode())
+    assert match is not None, body
+    return match.group(1)
+
+
+def confirm(client: FlaskClient, token: str):
+    return client.post(f"/auth/email/verify/{token}", headers=csrf_headers(client))
+
+
+def test_the_link_arrives_by_smtp_and_confirms_the_email(mail: tuple[Flask, Inbox]):
+    app, inbox = mail
+    client = app.test_client()
+    become_guest(client)
+    assert ask_for_link(client) == 200
+    (message,) = inbox.wait_for(1)
+    assert message["To"] == "ann@example.com"
+    assert message["From"] == "blog@example.org"
+    assert "Confirm your email" in message["Subject"]
+    token = link_token(message)
+
+    page = client.get(f"/auth/email/verify/{token}")
+    assert page.status_code == 200
+    assert b"Confirm my email" in page.data and b'method="post"' in page.data
+    assert client.get(f"/auth/email/verify/{token}").status_code == 200
+    assert me(client)["commenter"]["email_verified"] is False  # GET consumed nothing
+
+    assert confirm(client, token).status_code == 302
+    assert me(client)["commenter"]["email_verified"] is True
+
+
+def test_a_link_works_once(mail: tuple[Flask, Inbox]):
+    app, inbox = mail
+    client = app.test_client()
+    become_guest(client)
+    ask_for_link(client)
+    token = link_token(inbox.wait_for(1)[0])
+    assert confirm(client, token).status_code == 302
+    again = confirm(client, token)
+    assert again.status_code == 400
+    assert b"used already" in again.data
+
+
+def test_an_expired_link_is_refused(mail: tuple[Flask, Inbox], monkeypatch: pytest.MonkeyPatch):
+    app, inbox = mail
+    client = app.test_client()
+    become_guest(client)
+    ask_for_link(client)
+    token = link_token(inbox.wait_for(1)[0])
+    later = time.time() + 16 * 60
+    monkeypatch.setattr("itsdangerous.timed.time.time", lambda: later)
+    response = client.get(f"/auth/email/verify/{token}")
+    assert response.status_code == 400 and b"expired" in response.data
+    assert confirm(client, token).status_code == 400
+    assert me(client)["commenter"]["email_verified"] is False
+
+
+def test_tokens_for_other_purposes_are_not_links(mail: tuple[Flask, Inbox]):
+    app, _ = mail
+    client = app.test_client()
+    become_guest(client)
+    csrf = me(client)["csrf_token"]
+    session_value = client.get_cookie("social_auth_session").value  # type: ignore[union-attr]
+    for token in (csrf, session_value, "garbage"):
+        assert client.get(f"/auth/email/verify/{token}").status_code == 400
+        assert confirm(client, token).status_code == 400
+    assert me(client)["commenter"]["email_verified"] is False
+
+
+def test_the_answer_never_reveals_whether_an_email_is_known(mail: tuple[Flask, Inbox]):
+    app, inbox = mail
+    get_state(app).store.sign_in(
+        Profile("fakebook", "7", "Known", email="known@example.com", email_verified=True)
+    )
+    client = app.test_client()
+    known = client.post(
+        "/auth/email/start", data={"email": "known@example.com"}, headers=csrf_headers(client)
+    )
+    unknown = client.post(
+        "/auth/email/start", data={"email": "nobody@example.com"}, headers=csrf_headers(client)
+    )
+    assert known.status_code == unknown.status_code == 200
+    assert known.data == unknown.data
+    assert [m["To"] for m in inbox.wait_for(1)] == ["known@example.com"]
+
+
+def test_requests_are_rate_limited_per_email(mail: tuple[Flask, Inbox]):
+    app, inbox = mail
+    client = app.test_client()
+    become_guest(client)
+    assert [ask_for_link(client) for _ in range(4)] == [200, 200, 200, 429]
+    assert len(inbox.wait_for(3)) == 3
+
+
+def test_the_owner_confirming_signs_out_whoever_typed_their_address(mail: tuple[Flask, Inbox]):
+    app, inbox = mail
+    impostor = app.test_client()
+    become_guest(impostor, "victim@example.com")
+    ask_for_link(impostor)
+    token = link_token(inbox.wait_for(1)[0])
+    owner = app.test_client()
+    assert confirm(owner, token).status_code == 302
+    assert me(owner)["commenter"]["email_verified"] is True
+    assert me(impostor)["authenticated"] is False

@@ -1,0 +1,226 @@
+"""The commenter cookie: flags, rotation, revocation, expiry, tampering, and its cost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event
+
+from social_auth import get_state
+from social_auth.session import SESSION_COOKIE, decode_session
+from social_auth.testing import csrf_headers, make_commenter, session_cookie, sign_in_client
+from tests.webapp import make_app
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Flask:
+    return make_app(tmp_path)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def set_cookies(response_headers: list[str]) -> dict[str, str]:
+    return {h.split("=", 1)[0]: h for h in response_headers}
+
+
+def whoami(client: FlaskClient) -> str:
+    return client.get("/whoami").get_data(as_text=True)
+
+
+def guest_sign_in(client: FlaskClient, base_url: str = "http://localhost") -> list[str]:
+    headers = csrf_headers(client, secure=base_url.startswith("https"))
+    response = client.post(
+        "/auth/guest",
+        data={"name": "Ann", "email": "ann@example.com"},
+        headers={**headers, "Accept": "application/json"},
+        base_url=base_url,
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.headers.getlist("Set-Cookie")
+
+
+def test_the_session_cookie_is_httponly_lax_and_small_on_http(client: FlaskClient):
+    cookie = set_cookies(guest_sign_in(client))[SESSION_COOKIE]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/" in cookie
+    assert "Secure" not in cookie
+    assert len(cookie.split(";")[0]) < 1024
+
+
+def test_on_https_the_cookie_is_secure_and_host_prefixed(client: FlaskClient):
+    headers = guest_sign_in(client, base_url="https://localhost")
+    cookie = set_cookies(headers)["__Host-" + SESSION_COOKIE]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Domain" not in cookie
+    assert whoami_on(client, "https://localhost") != "anonymous"
+
+
+def whoami_on(client: FlaskClient, base_url: str) -> str:
+    return client.get("/whoami", base_url=base_url).get_data(as_text=True)
+
+
+def test_sign_in_rotates_the_cookie(app: Flask, client: FlaskClient):
+    planted_name, planted = session_cookie(app, make_commenter(app, display_name="Mallory"))
+    client.set_cookie(planted_name, planted)
+    headers = guest_sign_in(client)
+    fresh = set_cookies(headers)[SESSION_COOKIE].split(";")[0].split("=", 1)[1]
+    assert fresh != planted
+    data = decode_session(app, fresh)
+    assert data is not None
+    with app.app_context():
+        commenter = get_state().store.get(data.commenter_id)
+    assert commenter is not None and commenter.display_name == "Ann"
+
+
+def test_a_cookie_copied_before_sign_out_is_anonymous_after_it(app: Flask, client: FlaskClient):
+    commenter = sign_in_client(client, display_name="Jane", provider="fakebook")
+    copied = client.get_cookie(SESSION_COOKIE)
+    assert copied is not None
+    assert whoami(client) == commenter.public_id
+    response = client.post("/auth/logout", headers=csrf_headers(client))
+    assert response.status_code == 302
+    assert whoami(client) == "anonymous"
+    thief = app.test_client()
+    thief.set_cookie(SESSION_COOKIE, copied.value)
+    assert whoami(thief) == "anonymous"
+
+
+def test_idle_sessions_expire(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    app = make_app(tmp_path, SOCIAL_AUTH_SESSION_IDLE=600, SOCIAL_AUTH_SESSION_LIFETIME=86400)
+    client = app.test_client()
+    clock = FakeClock(monkeypatch)
+    commenter = sign_in_client(client, display_name="Idle")
+    clock.advance(500)
+    assert whoami(client) == commenter.public_id  # seen again: the idle window slides
+    clock.advance(500)
+    assert whoami(client) == commenter.public_id
+    clock.advance(601)
+    assert whoami(client) == "anonymous"
+
+
+def test_sessions_end_after_their_absolute_lifetime(monkeypatch: pytest.MonkeyPatch, tmp_path):
+    app = make_app(tmp_path, SOCIAL_AUTH_SESSION_IDLE=600, SOCIAL_AUTH_SESSION_LIFETIME=1500)
+    client = app.test_client()
+    clock = FakeClock(monkeypatch)
+    commenter = sign_in_client(client)
+    for _ in range(3):
+        clock.advance(450)
+        assert whoami(client) == commenter.public_id
+    clock.advance(200)  # 1550 s after sign-in, though seen 200 s ago
+    assert whoami(client) == "anonymous"
+
+
+class FakeClock:
+    """Moves ``time.time`` forward for the cookie's issue and last-seen checks."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import time
+
+        self.now = time.time()
+        monkeypatch.setattr("social_auth.session.time.time", lambda: self.now)
+        monkeypatch.setattr("itsdangerous.timed.time.time", lambda: self.now)
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda v: v[:-2] + ("AA" if not v.endswith("AA") else "BB"),
+        lambda v: "x" + v,
+        lambda v: "",
+        lambda v: "not-a-cookie",
+    ],
+    ids=["signature", "payload", "empty", "garbage"],
+)
+def test_a_tampered_cookie_reads_as_anonymous(app: Flask, client: FlaskClient, mangle):
+    sign_in_client(client)
+    cookie = client.get_cookie(SESSION_COOKIE)
+    assert cookie is not None
+    client.set_cookie(SESSION_COOKIE, mangle(cookie.value))
+    response = client.get("/whoami")
+    assert response.status_code == 200
+    assert response.get_data(as_text=True) == "anonymous"
+
+
+def test_a_cookie_signed_with_another_key_is_anonymous(app: Flask, tmp_path: Path):
+    (tmp_path / "other").mkdir()
+    other = make_app(tmp_path / "other", SECRET_KEY="another-secret")
+    name, value = session_cookie(other, make_commenter(app))
+    client = app.test_client()
+    client.set_cookie(name, value)
+    assert whoami(client) == "anonymous"
+
+
+def test_a_rotated_secret_key_keeps_sessions_through_the_fallbacks(app: Flask):
+    client = app.test_client()
+    commenter = sign_in_client(client)
+    app.config["SECRET_KEY_FALLBACKS"] = [app.config["SECRET_KEY"]]
+    app.config["SECRET_KEY"] = "the-new-secret"
+    assert whoami(client) == commenter.public_id
+
+
+def test_blocked_merged_and_erased_commenters_are_signed_out(app: Flask):
+    store = get_state(app).store
+    for action in (store.block, store.erase):
+        client = app.test_client()
+        commenter = sign_in_client(client)
+        action(commenter)
+        assert whoami(client) == "anonymous"
+    client = app.test_client()
+    source = sign_in_client(client)
+    store.merge(source, make_commenter(app))
+    assert whoami(client) == "anonymous"
+
+
+def test_an_anonymous_page_view_decodes_nothing_and_queries_nothing(app: Flask):
+    statements = count_statements(app)
+    response = app.test_client().get("/whoami")
+    assert response.get_data(as_text=True) == "anonymous"
+    assert statements == []
+    assert "Set-Cookie" not in response.headers
+
+
+def test_a_signed_in_page_view_costs_one_query(app: Flask):
+    client = app.test_client()
+    sign_in_client(client, provider="fakebook")
+    statements = count_statements(app)
+    client.get("/whoami")
+    assert len(statements) == 1, statements
+
+
+def count_statements(app: Flask) -> list[str]:
+    seen: list[str] = []
+    engine = get_state(app).store.engine
+    event.listen(engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+    return seen
+
+
+def test_signing_in_over_a_stale_cookie_keeps_the_new_session(app: Flask):
+    """A callback that first reads an outdated cookie, then signs in on its own response."""
+    from flask import make_response
+
+    from social_auth.session import current_commenter, sign_in
+
+    newcomer = make_commenter(app, display_name="New")
+
+    @app.get("/test-sign-in")
+    def test_sign_in():
+        assert not current_commenter.is_authenticated  # the stale cookie is queued for removal
+        response = make_response("signed in")
+        sign_in(response, newcomer, newcomer.identities[0])
+        return response
+
+    client = app.test_client()
+    old = sign_in_client(client)
+    get_state(app).store.bump_session_version(old)  # the browser's cookie is now stale
+    client.get("/test-sign-in")
+    assert whoami(client) == newcomer.public_id
+    token = client.get("/auth/me").json["csrf_token"]  # type: ignore[index]
+    assert client.post("/auth/logout", data={"csrf_token": token}).status_code == 302
