@@ -12,7 +12,8 @@ from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Connection, Engine, Select, create_engine, event, func, or_, select, update
 from sqlalchemy.engine import Row
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine.interfaces import Dialect
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.inspection import inspect as sa_inspect
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
@@ -797,24 +798,84 @@ def _hot_statements(postgresql: bool) -> _HotStatements:
 def _touch_on(conn: Connection, profile: Profile) -> SignIn | None:
     statements = _hot_statements(False)
     now = utcnow()
-    identity_row = conn.execute(statements.touch_identity, _refresh_params(profile, now)).first()
-    if identity_row is None:
+    found = _run(conn, statements.touch_identity, _refresh_params(profile, now))
+    if not found:
         return None
-    owner = {"v_commenter_id": identity_row.commenter_id, "v_now": now}
-    commenter_row = conn.execute(statements.touch_commenter, owner).one()
-    identity_rows = conn.execute(statements.identities_of, owner).all()
-    return _assemble(commenter_row._mapping, [r._mapping for r in identity_rows],
-                     identity_row.id, created=False)
+    identity_row = found[0]
+    owner = {"v_commenter_id": identity_row["commenter_id"], "v_now": now}
+    commenter_row = _run(conn, statements.touch_commenter, owner)[0]
+    identity_rows = _run(conn, statements.identities_of, owner)
+    return _assemble(commenter_row, identity_rows, identity_row["id"], created=False)
 
 
 def _create_on(conn: Connection, profile: Profile) -> SignIn:
     statements = _hot_statements(False)
     params = _create_params(profile, statements)
-    commenter_row = conn.execute(statements.create_commenter, params).one()
-    params["v_commenter_id"] = commenter_row.id
-    identity_row = conn.execute(statements.create_identity, params).one()
-    return _assemble(commenter_row._mapping, [identity_row._mapping], identity_row.id,
-                     created=True)
+    commenter_row = _run(conn, statements.create_commenter, params)[0]
+    params["v_commenter_id"] = commenter_row["id"]
+    identity_row = _run(conn, statements.create_identity, params)[0]
+    return _assemble(commenter_row, [identity_row], identity_row["id"], created=True)
+
+
+class _Prepared(NamedTuple):
+    """A statement compiled once for one dialect, with its type conversions looked up."""
+
+    sql: str
+    names: tuple[str, ...]
+    binds: tuple[Any, ...]
+    keys: tuple[str, ...]
+    results: tuple[Any, ...]
+
+
+@cache
+def _prepared(statement: Any, dialect: Dialect) -> _Prepared | None:
+    compiled = statement.compile(dialect=dialect)
+    if not compiled.positional or dialect.name != "sqlite":
+        return None
+    names = tuple(compiled.positiontup)
+    columns = list(statement.exported_columns)
+    return _Prepared(
+        sql=str(compiled),
+        names=names,
+        binds=tuple(
+            compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names
+        ),
+        keys=tuple(c.name for c in columns),
+        results=tuple(c.type.dialect_impl(dialect).result_processor(dialect, None)
+                      for c in columns),
+    )
+
+
+def _run(conn: Connection, statement: Any, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Rows of ``statement`` as dicts, converted by the columns' types.
+
+    On SQLite, where the driver is in-process and SQLAlchemy's per-execution bookkeeping costs
+    more than the query, the compiled SQL goes straight to the driver's cursor (inside the
+    Connection's transaction; errors are wrapped as SQLAlchemy's, as ``execute`` would).
+    """
+    prepared = _prepared(statement, conn.dialect)
+    if prepared is None:
+        return [dict(row._mapping) for row in conn.execute(statement, params)]
+    args = [p(params[n]) if p else params[n] for n, p in zip(prepared.names, prepared.binds,
+                                                             strict=True)]
+    dbapi_connection = conn.connection.driver_connection
+    assert dbapi_connection is not None
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(prepared.sql, args)
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(
+            prepared.sql, args, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
+        ) from exc
+    keys, results = prepared.keys, prepared.results
+    return [
+        {k: (r(v) if r else v) for k, r, v in zip(keys, results, row, strict=True)}
+        for row in rows
+    ]
 
 
 def _create_params(profile: Profile, statements: _HotStatements) -> dict[str, Any]:
