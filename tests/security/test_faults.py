@@ -12,17 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask, Response
+from flask import Flask
 
-from providers.github import GitHub
 from social_auth import flow, get_state
 from social_auth.errors import ProviderError, SignInError, StateMismatch
-from social_auth.flow import FlowSettings, MemoryUsedStates, SqlUsedStates
+from social_auth.flow import FlowSettings, SqlUsedStates
 from social_auth.linking import LinkingPolicy, resolve
 from social_auth.provider import LEEWAY
 from social_auth.store import IdentityStore
 from social_auth.testing import csrf_headers
-from tests.conftest import empty_tables
 from tests.providers.conftest import callback_url, make_fake, make_provider
 from tests.providers.servers import consent
 from tests.smtp import EphemeralController
@@ -272,7 +270,3 @@ def test_smtp_refusing_mail_keeps_the_comment_draft_and_saves_no_comment(
     page = client.get(f"/posts/{slug}").get_data(as_text=True)
     assert "My precious draft" in page  # back in the textarea
     assert 'class="comment-body"' not in page  # and not saved as a comment
-
-
-def test_empty_tables_helper_is_importable():
-    assert callable(empty_tables) and GitHub and Response and MemoryUsedStates
