@@ -71,6 +71,10 @@ def _wire_web(app: Flask) -> None:
     from . import session, views
 
     views.register(app)
+    if get_state(app).settings.admin_check is not None:
+        from . import admin
+
+        admin.register(app)
     app.after_request(session.after_request)
     app.add_template_global(login_block, "social_auth_login")
     app.add_template_global(session.take_draft, "social_auth_draft")

@@ -337,6 +337,86 @@ def verify_email_confirm(token: str) -> BaseResponse:
     return _done()
 
 
+# -- privacy: what is kept, self-service export and erasure --------------------------------
+
+
+class NotSignedIn(SocialAuthError):
+    """A page about the commenter's own data was asked for without a session."""
+
+    status = 401
+    code = "not_signed_in"
+
+
+def export_data(commenter: Commenter) -> dict[str, Any]:
+    """Everything held about ``commenter``: the store's record plus, under ``"host"``, what
+    ``SOCIAL_AUTH_EXPORT_HOOK`` returns (the host's comments, for example)."""
+    state = get_state()
+    data = state.store.export(commenter)
+    hook = state.settings.export_hook
+    if hook is not None:
+        data["host"] = hook(commenter)
+    return data
+
+
+def _own_commenter() -> Commenter:
+    commenter = current_commenter
+    if not isinstance(commenter, Commenter):
+        raise NotSignedIn(
+            "You are not signed in: sign in (or comment as a guest) in this browser first."
+        )
+    return commenter
+
+
+@bp.get("/privacy")
+def privacy() -> str:
+    state = get_state()
+    return render_template(
+        "social_auth/privacy.html",
+        providers=list(state.providers.values()),
+        guest_enabled=state.settings.guest,
+        commenter=current_commenter,
+        csrf=csrf_token(),
+    )
+
+
+@bp.post("/me/export")
+def export_me() -> Response:
+    check_csrf()
+    commenter = _own_commenter()
+    body = json.dumps(export_data(commenter), indent=2, sort_keys=True, default=str)
+    response = current_app.response_class(body, mimetype="application/json")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="comment-data-{commenter.public_id}.json"'
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/me/erase")
+def erase_me_confirm() -> str:
+    return render_template(
+        "social_auth/erase_confirm.html",
+        commenter=_own_commenter(),
+        csrf=csrf_token(),
+        next=safe_next(request.args.get("next")),
+    )
+
+
+@bp.post("/me/erase")
+def erase_me() -> BaseResponse:
+    check_csrf()
+    commenter = _own_commenter()
+    get_state().store.erase(commenter, actor="commenter")
+    # The erase bumped the session version, so every copy of the cookie is anonymous already;
+    # signing out clears this browser's copy and rotates its CSRF secret as well.
+    sign_out(None)
+    message = "Your personal data was erased and you were signed out everywhere."
+    if wants_json():
+        return jsonify({"erased": True, "message": message})
+    # The confirmation form posts to ``?next=…``, which the page links back to.
+    return _message_page("Your data was erased", message, 200)
+
+
 # -- errors ----------------------------------------------------------------------------------
 
 
