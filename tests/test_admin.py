@@ -192,7 +192,8 @@ def test_search_finds_commenters_by_name_email_subject_and_username(
     jane = make_commenter(app, display_name="Jane Doe", subject="g-1001", email="jd@mail.example")
     bob = make_commenter(app, display_name="Bob", subject="b-7")
     store.create_guest("Carol", "carol@example.org")
-    store.link(bob, Profile(provider="letterbox", subject="x9", display_name="B", username="bobby_tables"))
+    bobby = Profile(provider="letterbox", subject="x9", display_name="B", username="bobby_tables")
+    store.link(bob, bobby)
 
     def names(query: str) -> set[str]:
         body = text(admin.get(f"{ADMIN}/", query_string={"q": query}))
