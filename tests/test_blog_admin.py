@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import create_engine, inspect, select
+from sqlalchemy import text as sql
 from werkzeug.test import TestResponse
 
 from examples.blog import create_app
@@ -250,9 +251,6 @@ def test_a_self_service_erase_anonymises_a_guests_comments(app: Flask):
 
 
 def test_an_old_blog_database_gains_the_new_column(tmp_path: Path):
-    from sqlalchemy import create_engine, inspect
-    from sqlalchemy import text as sql
-
     engine = create_engine(f"sqlite:///{tmp_path / 'blog.sqlite3'}")
     with engine.begin() as conn:
         conn.execute(sql(
