@@ -262,3 +262,16 @@ def test_an_old_blog_database_gains_the_new_column(tmp_path: Path):
     blog(tmp_path)
     columns = {c["name"] for c in inspect(engine).get_columns("blog_comment")}
     assert "original_commenter_id" in columns
+
+
+def test_in_debug_without_a_password_a_random_one_is_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    app = blog(tmp_path, BLOG_ADMIN_PASSWORD=None, DEBUG=True)
+    printed = capsys.readouterr().err
+    assert "Blog admin password (debug only): " in printed
+    password = printed.split("(debug only): ")[1].split()[0]
+    assert password == app.config["BLOG_ADMIN_PASSWORD"] and len(password) >= 16
+    client = app.test_client()
+    assert log_in(client, password).status_code == 303
+    assert client.get("/auth/admin/").status_code == 200
