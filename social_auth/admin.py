@@ -178,8 +178,7 @@ def index() -> str:
     # Clamped: a huge page number would overflow the database's OFFSET type.
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), 1_000_000)
     found = get_state().store.list_commenters(query, page=page, per_page=PER_PAGE)
-    return render_template("social_auth/admin/index.html", query=query, found=found,
-                           csrf=csrf_token())
+    return render_template("social_auth/admin/index.html", query=query, found=found)
 
 
 @bp.get("/commenters/<public_id>")
