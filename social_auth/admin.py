@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, redirect, render_template, request, url_for
@@ -127,7 +128,7 @@ def _actor() -> str:
 
 def _commenter(public_id: str) -> Commenter:
     if not _PUBLIC_ID.match(public_id):
-        raise NotFound(f"No commenter with id {public_id!r}.")
+        raise NotFound(f"No commenter with id {public_id[:40]!r}.")
     return get_state().store.require(public_id)
 
 
@@ -155,7 +156,7 @@ def _search_text() -> str:
     return query
 
 
-def _until() -> Any:
+def _until() -> datetime | None:
     text = (request.form.get("until") or "").strip()
     if not text:
         return None
