@@ -16,6 +16,7 @@ from .errors import InvalidInput, NotFound, SocialAuthError, StoreConflict
 from .extension import get_state
 from .store import Commenter, Identity, IdentityStore
 from .store.models import utcnow
+from .views import export_data
 
 social_auth_cli = AppGroup("social-auth", help="Manage Flask-Social-Auth's store and commenters.")
 
@@ -354,11 +355,12 @@ def unblock_command(public_id: str, as_json: bool) -> None:
 @click.argument("public_id", metavar="ID")
 @json_option
 def export_command(public_id: str, as_json: bool) -> None:
-    """Print everything held about a commenter as JSON (``--json`` is accepted and implied)."""
+    """Print everything held about a commenter as JSON (``--json`` is accepted and implied),
+    with the host's part from ``SOCIAL_AUTH_EXPORT_HOOK`` as the self-service export has it."""
     store = _store()
     with _explained(as_json):
-        data = store.export(store.require(public_id))
-    click.echo(json.dumps(data, indent=2, sort_keys=True))
+        data = export_data(store.require(public_id))
+    click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
 
 
 @social_auth_cli.command("erase")

@@ -231,3 +231,10 @@ def test_an_erase_answers_json_to_scripts(app: Flask):
     headers = csrf_headers(client) | {"Accept": "application/json"}
     body = client.post("/auth/me/erase", headers=headers).json
     assert body is not None and body["erased"] is True
+
+
+def test_the_cli_export_has_the_hosts_part_too(app: Flask):
+    jane = make_commenter(app, display_name="Jane")
+    result = app.test_cli_runner().invoke(args=["social-auth", "export", jane.public_id])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["host"] == host_data(jane)
