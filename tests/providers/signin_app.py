@@ -25,6 +25,7 @@ from providers.wordpress import WordPress
 from providers.x import X
 from social_auth import SocialAuth, get_state
 from social_auth.store import Commenter, Identity
+from social_auth.testing import session_cookie
 from tests.webapp import RecordingMailer
 
 BASE = "https://blog.example"
@@ -63,6 +64,14 @@ def client_for(app: Flask) -> FlaskClient:
     client = app.test_client()
     client.environ_base["HTTP_HOST"] = "blog.example"
     return client
+
+
+def sign_in_as(client: FlaskClient, commenter: Commenter) -> None:
+    """Give ``client`` a session cookie for ``commenter`` on https://blog.example."""
+    app: Flask = client.application
+    provider = commenter.identities[0].provider if commenter.identities else None
+    name, value = session_cookie(app, commenter, provider=provider, secure=True)
+    client.set_cookie(name, value, domain="blog.example", secure=True, httponly=True)
 
 
 def csrf(client: FlaskClient, base: str = BASE) -> str:

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 
 from social_auth import get_state
-from social_auth.testing import make_commenter, sign_in_client
+from social_auth.testing import make_commenter
 
 from .conftest import make_fake, make_provider
 from .servers import FakeProvider, consent, serve
@@ -26,6 +26,7 @@ from .signin_app import (
     post_page,
     set_cookies,
     sets_session,
+    sign_in_as,
     signin_app,
     start,
 )
@@ -414,7 +415,9 @@ def test_a_login_link_never_starts_a_connection(tmp_path, github):
     app = app_with(tmp_path, github)
     victim = make_commenter(app, provider="wordpress", subject="victim")
     client = client_for(app)
-    sign_in_client(client, victim)
+    sign_in_as(client, victim)
+    me = client.get("/auth/me", base_url=BASE).json
+    assert me is not None and me["commenter"]["id"] == victim.public_id
     started = client.get("/auth/login/github?connect=1", base_url=BASE)
     callback(client, "github", consent(started.headers["Location"]))
     after = get_state(app).store.get(victim.id)
