@@ -88,11 +88,16 @@
     this.timer = setInterval(function () {
       if (popup.closed) {
         clearInterval(self.timer);
-        if (self.popup === popup) {
-          // Closed without a word (closed by hand, or a proxy changed the origin): ask the
-          // server instead of guessing.
-          self.popup = null; self.status(""); self.clearDraft(); self.refresh(true);
-        }
+        // The popup posts its message and closes at once: the message may still be queued
+        // when the window is already seen closed, so wait a moment before deciding it said
+        // nothing.
+        setTimeout(function () {
+          if (self.popup === popup) {
+            // Closed without a word (closed by hand, or a proxy changed the origin): ask the
+            // server instead of guessing.
+            self.popup = null; self.status(""); self.clearDraft(); self.refresh(true);
+          }
+        }, 1000);
       }
     }, 400);
   };
