@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest services browser oidc-provider bench clean
+.PHONY: run test lint typecheck pytest services browser oidc-provider bench bench-quick bench-clean clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,15 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP) services  ## benchmarks vs their baselines: prints a table, writes benchmarks/results/latest.json
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+bench-quick: $(STAMP)  ## the same with tiny sizes: checks the benchmarks run (also part of make test)
+	$(BIN)/python -m benchmarks --quick $(BENCH_ARGS)
+
+bench-clean: $(STAMP)  ## drop the kept benchmark data (SQLite files, PostgreSQL schemas)
+	$(BIN)/python -m benchmarks.bench_store
 
 services:  ## start PostgreSQL and Redis where this machine has them but they are down
 	@bash scripts/ensure-services.sh

@@ -2,22 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import Engine, Select, create_engine, event, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Engine, Select, create_engine, event, func, or_, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.engine.interfaces import Dialect
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.inspection import inspect as sa_inspect
 from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.session import make_transient_to_detached
+from sqlalchemy.schema import Column, Table
+from sqlalchemy.sql.expression import (
+    BindParameter,
+    bindparam,
+    false,
+    insert,
+    literal_column,
+    true,
+    union_all,
+)
 
 from .. import signals
 from ..emails import email_key
 from ..errors import AccountConflict, LastSignInMethod, NotFound, StoreConflict
 from ..provider import Profile
-from .models import AuditEvent, Base, Commenter, Identity, utcnow
+from .models import AuditEvent, Base, Commenter, Identity, new_public_id, utcnow
 
 _S = TypeVar("_S", bound=Select[Any])
 
@@ -267,17 +283,54 @@ class IdentityStore:
         unique (provider, subject) key, its whole transaction (commenter included) rolls back,
         and it reads the winner's row. It never attaches the identity to another commenter.
         """
+        dialect = self.engine.dialect
         for _attempt in range(3):
-            known = self._touch_identity(profile)
-            if known is not None:
-                return known
             try:
+                if dialect.name == "postgresql":
+                    return self._sign_in_one(profile)
+                if dialect.update_returning and dialect.insert_returning:
+                    with self.engine.begin() as conn:
+                        # SQLite: the UPDATE takes the write lock, so nobody can insert the
+                        # identity between it and our INSERT.
+                        known = _touch_on(conn, profile)
+                        return known if known is not None else _create_on(conn, profile)
+                known = self._touch_identity(profile)
+                if known is not None:
+                    return known
                 return self._create_from_profile(profile)
             except IntegrityError:
                 continue  # another transaction created it first: read theirs
         raise StoreConflict(f"Could not record the {profile.provider} sign-in; try again.")
 
+    def _sign_in_one(self, profile: Profile) -> SignIn:
+        """PostgreSQL: refresh the identity or else create it, in one autocommitted statement.
+
+        One round trip and no BEGIN/COMMIT. A racing first sign-in of the same identity makes
+        the whole statement fail on the unique key (the commenter insert with it).
+        """
+        statements = _hot_statements(True)
+        params = _create_params(profile, statements)
+        with self.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            rows = conn.execute(statements.sign_in_one, params).all()
+        return _sign_in_from_rows(rows, created=bool(rows[0]._mapping["created"]))
+
     def _touch_identity(self, profile: Profile) -> SignIn | None:
+        """Refresh a known identity and its commenter's ``last_seen_at``; None if unknown."""
+        if not self.engine.dialect.update_returning:
+            return self._touch_identity_orm(profile)
+        with self.engine.begin() as conn:
+            return _touch_on(conn, profile)
+
+    def _create_from_profile(self, profile: Profile) -> SignIn:
+        """Insert the commenter and its identity; IntegrityError if the identity appeared."""
+        if not self.engine.dialect.insert_returning:
+            return self._create_from_profile_orm(profile)
+        with self.engine.begin() as conn:
+            return _create_on(conn, profile)
+
+    def _touch_identity_orm(self, profile: Profile) -> SignIn | None:
+        """For databases without UPDATE … RETURNING."""
         now = utcnow()
         with self._sessions() as s, s.begin():
             identity = s.scalar(_identity_query(profile.provider, profile.subject))
@@ -288,7 +341,8 @@ class IdentityStore:
             commenter.last_seen_at = now
         return SignIn(commenter, identity, False)
 
-    def _create_from_profile(self, profile: Profile) -> SignIn:
+    def _create_from_profile_orm(self, profile: Profile) -> SignIn:
+        """For databases without INSERT … RETURNING."""
         now = utcnow()
         with self._sessions() as s, s.begin():
             commenter = Commenter(
@@ -705,6 +759,314 @@ def alembic_config() -> Any:
 
 def _identity_query(provider: str, subject: str) -> Select[Identity]:
     return select(Identity).where(Identity.provider == provider, Identity.subject == subject)
+
+
+# -- the sign-in hot path ---------------------------------------------------------------------
+# Core statements built once per dialect (so SQLAlchemy's compiled cache always hits) and rows
+# turned into detached ORM objects without a Session: a sign-in is the only write a busy blog
+# does in bursts, and the ORM unit of work costs several times the SQL it sends.
+
+_COMMENTER: Table = Commenter.__table__  # type: ignore[assignment]
+_IDENTITY: Table = Identity.__table__  # type: ignore[assignment]
+#: Identity columns a sign-in refreshes from the profile, and their bound parameter names.
+_REFRESHED = {
+    "email": "v_email",
+    "email_verified": "v_email_verified",
+    "display_name": "v_display_name",
+    "username": "v_username",
+    "profile_url": "v_profile_url",
+    "avatar_url": "v_avatar_url",
+    "last_sign_in_at": "v_now",
+}
+
+
+class _HotStatements(NamedTuple):
+    touch_identity: Any
+    touch_commenter: Any
+    identities_of: Any
+    create_commenter: Any
+    create_identity: Any
+    sign_in_one: Any  # PostgreSQL only: refresh, or else create, in one statement
+    defaults: tuple[tuple[str, Any], ...]  # bound names and defaults of unset columns
+
+
+@cache
+def _hot_statements(postgresql: bool) -> _HotStatements:
+    return _build_hot_statements(postgresql)
+
+
+def _touch_on(conn: Connection, profile: Profile) -> SignIn | None:
+    statements = _hot_statements(False)
+    now = utcnow()
+    found = _run(conn, statements.touch_identity, _refresh_params(profile, now))
+    if not found:
+        return None
+    identity_row = found[0]
+    owner = {"v_commenter_id": identity_row["commenter_id"], "v_now": now}
+    commenter_row = _run(conn, statements.touch_commenter, owner)[0]
+    identity_rows = _run(conn, statements.identities_of, owner)
+    return _assemble(commenter_row, identity_rows, identity_row["id"], created=False)
+
+
+def _create_on(conn: Connection, profile: Profile) -> SignIn:
+    statements = _hot_statements(False)
+    params = _create_params(profile, statements)
+    commenter_row = _run(conn, statements.create_commenter, params)[0]
+    params["v_commenter_id"] = commenter_row["id"]
+    identity_row = _run(conn, statements.create_identity, params)[0]
+    return _assemble(commenter_row, [identity_row], identity_row["id"], created=True)
+
+
+class _Prepared(NamedTuple):
+    """A statement compiled once for one dialect, with its type conversions looked up."""
+
+    sql: str
+    names: tuple[str, ...]
+    binds: tuple[Any, ...]
+    keys: tuple[str, ...]
+    results: tuple[Any, ...]
+
+
+@cache
+def _prepared(statement: Any, dialect: Dialect) -> _Prepared | None:
+    compiled = statement.compile(dialect=dialect)
+    if not compiled.positional or dialect.name != "sqlite":
+        return None
+    names = tuple(compiled.positiontup)
+    columns = list(statement.exported_columns)
+    return _Prepared(
+        sql=str(compiled),
+        names=names,
+        binds=tuple(
+            compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names
+        ),
+        keys=tuple(c.name for c in columns),
+        results=tuple(c.type.dialect_impl(dialect).result_processor(dialect, None)
+                      for c in columns),
+    )
+
+
+def _run(conn: Connection, statement: Any, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Rows of ``statement`` as dicts, converted by the columns' types.
+
+    On SQLite, where the driver is in-process and SQLAlchemy's per-execution bookkeeping costs
+    more than the query, the compiled SQL goes straight to the driver's cursor (inside the
+    Connection's transaction; errors are wrapped as SQLAlchemy's, as ``execute`` would).
+    """
+    prepared = _prepared(statement, conn.dialect)
+    if prepared is None:
+        return [dict(row._mapping) for row in conn.execute(statement, params)]
+    args = [p(params[n]) if p else params[n] for n, p in zip(prepared.names, prepared.binds,
+                                                             strict=True)]
+    dbapi_connection = conn.connection.driver_connection
+    assert dbapi_connection is not None
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(prepared.sql, args)
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(
+            prepared.sql, args, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
+        ) from exc
+    keys, results = prepared.keys, prepared.results
+    return [
+        {k: (r(v) if r else v) for k, r, v in zip(keys, results, row, strict=True)}
+        for row in rows
+    ]
+
+
+def _create_params(profile: Profile, statements: _HotStatements) -> dict[str, Any]:
+    now = utcnow()
+    params = _default_params(statements.defaults)
+    params.update(_refresh_params(profile, now))
+    params.update(
+        v_public_id=new_public_id(),
+        v_commenter_name=profile.display_name or profile.username or "",
+        v_email_key=email_key(profile.email),
+        v_email_verified_at=now if profile.email_verified else None,
+        v_website=profile.profile_url,
+    )
+    return params
+
+
+def _param(name: str, column: Column[Any]) -> BindParameter[Any]:
+    return bindparam(name, type_=column.type)
+
+
+def _build_hot_statements(postgresql: bool) -> _HotStatements:
+    c, i = _COMMENTER, _IDENTITY
+    touch_identity = (
+        update(i)
+        .where(i.c.provider == _param("v_provider", i.c.provider),
+               i.c.subject == _param("v_subject", i.c.subject))
+        .values({col: _param(name, i.c[col]) for col, name in _REFRESHED.items()})
+        .returning(*i.c)
+    )
+    touch_commenter = (
+        update(c)
+        .where(c.c.id == _param("v_commenter_id", c.c.id))
+        .values(last_seen_at=_param("v_now", c.c.last_seen_at))
+        .returning(*c.c)
+    )
+    identities_of = (
+        select(*i.c).where(i.c.commenter_id == _param("v_commenter_id", i.c.commenter_id))
+        .order_by(i.c.id)
+    )
+    commenter_values = {
+        "public_id": _param("v_public_id", c.c.public_id),
+        "display_name": _param("v_commenter_name", c.c.display_name),
+        "email": _param("v_email", c.c.email),
+        "email_key": _param("v_email_key", c.c.email_key),
+        "email_verified_at": _param("v_email_verified_at", c.c.email_verified_at),
+        "avatar_url": _param("v_avatar_url", c.c.avatar_url),
+        "website": _param("v_website", c.c.website),
+        "created_at": _param("v_now", c.c.created_at),
+        "last_seen_at": _param("v_now", c.c.last_seen_at),
+    }
+    identity_values: dict[str, Any] = {
+        "provider": _param("v_provider", i.c.provider),
+        "subject": _param("v_subject", i.c.subject),
+        "created_at": _param("v_now", i.c.created_at),
+    }
+    identity_values.update({col: _param(name, i.c[col]) for col, name in _REFRESHED.items()})
+    # A nested INSERT gets no Python-side column defaults, so every defaulted column not set
+    # above (including ones added later) is bound explicitly; see ``_default_params``.
+    c_defaults = _defaulted(c, "dc_", commenter_values)
+    i_defaults = _defaulted(i, "di_", {**identity_values, "commenter_id": None})
+    commenter_values.update({col.name: _param(name, col) for name, col in c_defaults})
+    identity_values.update({col.name: _param(name, col) for name, col in i_defaults})
+    defaults = tuple((name, col.default) for name, col in (*c_defaults, *i_defaults))
+    create_commenter = insert(c).values(commenter_values).returning(*c.c)
+    create_identity = (
+        insert(i)
+        .values(commenter_id=_param("v_commenter_id", i.c.commenter_id), **identity_values)
+        .returning(*i.c)
+    )
+    sign_in_one = None
+    if postgresql:
+        touched = touch_identity.cte("touched")
+        seen = (
+            update(c).where(c.c.id == touched.c.commenter_id)
+            .values(last_seen_at=_param("v_now", c.c.last_seen_at))
+            .returning(*c.c).cte("seen")
+        )
+        others = select(*i.c).where(
+            i.c.commenter_id == touched.c.commenter_id, i.c.id != touched.c.id
+        )
+        owned = union_all(select(*touched.c), others).subquery("owned")
+        # Both at once: the inserts run only when the update found nothing.
+        found = select(*_labelled(seen, "c_"), *_labelled(owned, "i_"),
+                       (owned.c.id == touched.c.id).label("touched"), false().label("created"))
+        found = found.select_from(seen.join(owned, true()).join(touched, true()))
+        made_new = (
+            insert(c).from_select(
+                list(commenter_values),
+                select(*commenter_values.values()).where(~select(touched.c.id).exists()),
+            ).returning(*c.c).cte("made_new")
+        )
+        attached_new = (
+            insert(i).from_select(
+                ["commenter_id", *identity_values],
+                select(made_new.c.id, *identity_values.values()),
+            ).returning(*i.c).cte("attached_new")
+        )
+        created = select(*_labelled(made_new, "c_"), *_labelled(attached_new, "i_"),
+                         true().label("touched"), true().label("created"))
+        created = created.select_from(made_new.join(attached_new, true()))
+        sign_in_one = union_all(found, created).order_by(literal_column("i_id"))
+    return _HotStatements(touch_identity, touch_commenter, identities_of, create_commenter,
+                          create_identity, sign_in_one, defaults)
+
+
+def _defaulted(
+    table: Table, prefix: str, given: Mapping[str, Any]
+) -> list[tuple[str, Column[Any]]]:
+    """Columns with a Python-side default that the statement does not set, and bind names."""
+    return [
+        (prefix + col.name, col)
+        for col in table.c
+        if col.name not in given and col.default is not None
+    ]
+
+
+def _default_params(defaults: Sequence[tuple[str, Any]]) -> dict[str, Any]:
+    """Values of the Python-side column defaults, computed as Core would for a plain INSERT."""
+    return {name: d.arg if d.is_scalar else d.arg(None) for name, d in defaults}
+
+
+def _labelled(selectable: Any, prefix: str) -> list[Any]:
+    return [col.label(prefix + col.name) for col in selectable.c]
+
+
+def _refresh_params(profile: Profile, now: datetime) -> dict[str, Any]:
+    return {
+        "v_provider": profile.provider,
+        "v_subject": profile.subject,
+        "v_email": profile.email,
+        "v_email_verified": profile.email_verified,
+        "v_display_name": profile.display_name,
+        "v_username": profile.username,
+        "v_profile_url": profile.profile_url,
+        "v_avatar_url": profile.avatar_url,
+        "v_now": now,
+    }
+
+
+def _sign_in_from_rows(rows: Sequence[Row[Any]], *, created: bool) -> SignIn:
+    """Split the prefixed columns of PostgreSQL's one-statement answers into the two objects."""
+    first = rows[0]._mapping
+    commenter_values = {col.name: first["c_" + col.name] for col in _COMMENTER.c}
+    identity_values = []
+    touched_id = 0
+    for row in rows:
+        m = row._mapping
+        values = {col.name: m["i_" + col.name] for col in _IDENTITY.c}
+        if m["touched"]:
+            touched_id = values["id"]
+        identity_values.append(values)
+    return _assemble(commenter_values, identity_values, touched_id, created=created)
+
+
+def _assemble(
+    commenter_values: Mapping[Any, Any],
+    identity_values: Sequence[Mapping[Any, Any]],
+    identity_id: int,
+    *,
+    created: bool,
+) -> SignIn:
+    """Detached ORM objects, as a Session would have left them, built without one."""
+    identities = [_detached(Identity, values) for values in identity_values]
+    commenter = _detached(Commenter, commenter_values)
+    set_committed_value(commenter, "identities", identities)
+    for identity in identities:
+        set_committed_value(identity, "commenter", commenter)
+    identity = next(x for x in identities if x.id == identity_id)
+    return SignIn(commenter, identity, created)
+
+
+_Model = TypeVar("_Model", Commenter, Identity)
+
+
+def _detached(cls: type[_Model], values: Mapping[Any, Any]) -> _Model:
+    obj: _Model = _manager(cls).new_instance()
+    # What a query's loader does: column values straight into the instance dict.
+    obj.__dict__.update({key: values[key] for key in _column_keys(cls)})
+    make_transient_to_detached(obj)
+    return obj
+
+
+@cache
+def _manager(cls: type[Base]) -> Any:
+    return sa_inspect(cls).class_manager
+
+
+@cache
+def _column_keys(cls: type[Base]) -> tuple[str, ...]:
+    mapper = sa_inspect(cls)
+    return tuple(prop.key for prop in mapper.column_attrs)
 
 
 def _search_filter(stmt: _S, query: str) -> _S:

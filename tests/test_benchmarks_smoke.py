@@ -1,0 +1,42 @@
+"""The benchmarks still run: a quick pass with tiny sizes writes well-formed results.
+
+Speed is not checked here (that is ``make bench``'s report); only that nothing has rotted.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_a_quick_benchmark_run_writes_every_key_it_measures(tmp_path: Path):
+    output = tmp_path / "quick.json"
+    env = {**os.environ, "PYTHONWARNINGS": "error"}
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--output", str(output)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = json.loads(output.read_text())
+    expected = ["upsert_ratio_sqlite", "upsert_growth_sqlite", "authlib_parse_id_token_us"]
+    if "PostgreSQL unavailable" not in done.stdout or os.environ.get("CI"):
+        expected += ["upsert_ratio_postgres", "upsert_growth_postgres"]
+    for key in expected:
+        for name in (key, f"{key}_min", f"{key}_max"):
+            assert isinstance(results[name], float) and math.isfinite(results[name]), name
+        assert results[f"{key}_min"] <= results[key] <= results[f"{key}_max"]
+    assert results["meta"]["quick"] is True
+    assert "upsert_ratio_sqlite" in done.stdout  # the printed table
