@@ -672,7 +672,8 @@ def disconnect(identity_id: int) -> BaseResponse:
     check_csrf()
     commenter = _require_commenter()
     store = get_state().store
-    identity = store.get_identity(identity_id)
+    # Beyond a 64-bit key it names nothing, and the database driver would refuse the number.
+    identity = store.get_identity(identity_id) if identity_id < 2**63 else None
     if identity is None or identity.commenter_id != commenter.id:
         raise NotFound("You have no connected account with that id.")  # nor does it say whose
     store.unlink(identity, actor=f"commenter:{commenter.public_id}")

@@ -204,6 +204,10 @@ def test_nobody_disconnects_someone_elses_identity(app: Flask):
     )
     assert answer.status_code == 404
     assert providers_of(app, victim) == ["github", "wordpress"]
+    huge = client.post(
+        f"/auth/connections/{10**30}/disconnect", data={"csrf_token": csrf(client)}, base_url=BASE
+    )
+    assert huge.status_code == 404
     assert client.post(
         f"/auth/connections/{target}/disconnect", base_url=BASE
     ).status_code == 403  # and never without the token
