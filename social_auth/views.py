@@ -445,18 +445,13 @@ def _blocked() -> CommenterBlocked:
 
 def _finish_sign_in(result: SignInResult) -> Response:
     store = get_state().store
-    profile = result.profile
-    # A blocked commenter's identity is refused before anything is written (resolve would
-    # touch its last sign-in time).
-    known = store.find_identity(profile.provider, profile.subject)
-    owner = store.live_commenter(known.commenter_id) if known is not None else None
-    if owner is not None and owner.is_blocked:
+    if _goes_to_a_blocked_commenter(result.profile):
         return _failure(_blocked(), result.next_path, result.popup, result.draft)
     try:
-        resolution = linking.resolve(profile, None, store, _policy())
+        resolution = linking.resolve(result.profile, None, store, _policy())
     except SocialAuthError as exc:
         return _failure(exc, result.next_path, result.popup, result.draft)
-    if resolution.commenter.is_blocked:  # linked by email to a blocked commenter
+    if resolution.commenter.is_blocked:  # blocked in the meantime
         return _failure(_blocked(), result.next_path, result.popup, result.draft)
     if result.popup:
         response = popup_result("signed-in", next_url=result.next_path)
@@ -466,6 +461,20 @@ def _finish_sign_in(result: SignInResult) -> Response:
             set_draft(response, result.draft)
     sign_in(response, resolution.commenter, resolution.identity)
     return response
+
+
+def _goes_to_a_blocked_commenter(profile: Profile) -> bool:
+    """Whether ``linking.resolve`` would hand this sign-in to a blocked commenter: asked before
+    it runs, because it writes (a sign-in time, or a link by email) on its way."""
+    store, policy = get_state().store, _policy()
+    known = store.find_identity(profile.provider, profile.subject)
+    if known is not None:
+        owner = store.live_commenter(known.commenter_id)
+        return owner is not None and owner.is_blocked
+    if policy.link_by_verified_email and policy.trusts_email(profile) and profile.email:
+        target = store.find_verified_by_email(profile.email)
+        return target is not None and target.is_blocked
+    return False
 
 
 def _finish_connect(result: SignInResult) -> Response:

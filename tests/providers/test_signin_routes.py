@@ -337,6 +337,25 @@ def test_a_blocked_commenter_is_refused_with_nothing_written(tmp_path, github):
     assert page_draft(client) == DRAFT
 
 
+def test_a_sign_in_that_would_link_by_email_to_a_blocked_commenter_links_nothing(tmp_path):
+    with make_fake("google").running() as fake:
+        app = signin_app(
+            tmp_path,
+            {"google": make_provider("google", fake).settings},
+            SOCIAL_AUTH_LINK_BY_VERIFIED_EMAIL=True,
+        )
+        email = fake.id_token_claims["email"]  # type: ignore[index]
+        blocked = make_commenter(
+            app, provider="google", subject="someone-else", email=email, email_verified=True
+        )
+        get_state(app).store.block(blocked, actor="test")
+        client = client_for(app)
+        started = start(client, "google")
+        answer = callback(client, "google", consent(started.headers["Location"]))
+    assert answer.status_code == 403 and not sets_session(answer)
+    assert counts(app) == (1, 1)
+
+
 # -- state at the route level ------------------------------------------------------------------
 
 
