@@ -36,7 +36,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     secret = os.environ.get("BLOG_SECRET_KEY") or (DEV_SECRET if app.debug else None)
     app.config.from_mapping(
         SECRET_KEY=secret,
-        SOCIAL_AUTH_DEV_PROVIDER=False,
+        # "make run" (debug) signs in offline through the local dev provider; never in production.
+        SOCIAL_AUTH_DEV_PROVIDER=app.debug,
         BLOG_DATABASE_URI="sqlite:///" + os.path.join(app.instance_path, "blog.sqlite3"),
         BLOG_TITLE="Notes from the Workbench",
         BLOG_ADMIN_PASSWORD=os.environ.get("BLOG_ADMIN_PASSWORD"),
