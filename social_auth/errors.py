@@ -102,6 +102,17 @@ class ProviderError(SignInError):
         self.status = status
 
 
+class GrantRefused(SocialAuthError):
+    """An authorization server served by this app (the ``dev`` provider's) refuses a request;
+    ``error`` is the OAuth error code it answers with."""
+
+    code = "grant_refused"
+
+    def __init__(self, error: str, description: str) -> None:
+        super().__init__(description)
+        self.error = error
+
+
 class InvalidInput(SocialAuthError):
     """A form or query value was rejected; ``field`` names it."""
 
