@@ -28,6 +28,7 @@ from flask import (
 from flask.wrappers import Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import Markup
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -43,6 +44,7 @@ from .errors import (
     SignInError,
     SocialAuthError,
     StateMismatch,
+    StoreUnavailable,
 )
 from .extension import get_state
 
@@ -432,9 +434,16 @@ def callback(provider: str) -> BaseResponse:
         return _private(_cancelled(exc, connecting))
     except SignInError as exc:
         return _private(_failure(exc, exc.next_path, exc.popup, exc.draft))
-    if result.intent == "connect":
-        return _private(_finish_connect(result))
-    return _private(_finish_sign_in(result))
+    try:
+        if result.intent == "connect":
+            return _private(_finish_connect(result))
+        return _private(_finish_sign_in(result))
+    except SQLAlchemyError:
+        # The database went away mid-callback: each store call rolled back its transaction,
+        # and this answer carries no session cookie, only the draft.
+        logging.getLogger("social_auth").exception("The identity store failed in a callback")
+        unavailable = StoreUnavailable(flow.STORE_DOWN)
+        return _private(_failure(unavailable, result.next_path, result.popup, result.draft))
 
 
 def _forget_flow(response: Response) -> Response:
