@@ -185,7 +185,7 @@ def test_the_block_ignores_messages_from_other_origins_and_other_windows(context
     blog.on("request", lambda r: me_requests.append(r.url) if "/auth/me" in r.url else None)
     blog.fill("#comment", "Draft typed before the attack")
     with context.expect_page() as popup_info:
-        blog.get_by_role("link", name="Log in with Holdbox").click()
+        blog.get_by_role("button", name="Log in with Holdbox").click()
     popup = popup_info.value
     popup.wait_for_url("**/hold**")
     status = blog.locator(".sa-status")
