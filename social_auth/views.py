@@ -80,6 +80,9 @@ bp = Blueprint("social_auth", __name__, template_folder="templates", static_fold
 PopupStatus = Literal["signed-in", "cancelled", "error"]
 #: Magic-link requests allowed per email address and per client address, per window.
 EMAIL_LIMIT, CLIENT_LIMIT, LIMIT_WINDOW = 3, 10, 15 * 60
+#: Sign-ins a client address may start per window: each may cost a call to the provider
+#: (an OAuth 1.0a request token, discovery), so a script must not be able to loop on it.
+START_LIMIT, START_WINDOW = 100, 60
 
 
 class GuestDisabled(SocialAuthError):
@@ -378,6 +381,10 @@ def _start(
     draft: str | None,
     connect_to: str | None = None,
 ) -> BaseResponse:
+    limiter: RateLimiter = get_state().extras["rate_limiter"]
+    if not limiter.hit(f"start:{request.remote_addr or 'unknown'}", START_LIMIT, START_WINDOW):
+        limited = RateLimited("Too many sign-ins were started from here; wait a minute.")
+        return _start_failed(limited, next_path, popup, draft)
     try:
         started = flow.start(
             provider,
