@@ -187,6 +187,9 @@ def blog_environment(database_url: str, issuer_url: str) -> dict[str, str]:
         "BLOG_REDIS_URL": REDIS_URL,
         "BLOG_PROVIDERS": json.dumps(providers),
         "BLOG_SERVED_BY": "1",
+        # As behind one reverse proxy: each client brings its own address (sign-in starts are
+        # rate limited per client address, and the whole test runs from 127.0.0.1).
+        "BLOG_PROXIES": "1",
     }
 
 
@@ -282,6 +285,9 @@ def one_sign_in(
     try:
         # Connection: close: each request may land on any worker.
         blog.headers["Connection"] = "close"
+        blog.headers["X-Forwarded-For"] = (
+            f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250) + 1}"
+        )
         start = blog.get(
             f"{base}/auth/login/corp?next=/posts/sourdough-starter-in-a-week",
             allow_redirects=False,

@@ -196,7 +196,8 @@ def test_critical_header_extensions_are_refused(issuer, settings, extension):
         issuer,
         settings,
         lambda claims: raw_rs256(key, {"alg": "RS256", "kid": "k1", **extension}, claims),
-        "header extensions|signature does not verify|malformed",
+        # joserfc refuses unknown critical headers itself; ours names the problem for all three.
+        "header extensions",
     )
 
 

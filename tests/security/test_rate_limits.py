@@ -109,3 +109,56 @@ def test_behind_proxyfix_a_spoofed_leftmost_address_does_not_dodge_the_limit(pro
         for i in range(CLIENT_LIMIT + 1)
     ]
     assert codes[-1] == 429
+
+
+# -- sign-in starts ----------------------------------------------------------------------------
+
+
+def start_app(tmp_path: Path, proxied: bool = False) -> Flask:
+    from tests.providers.signin_app import signin_app
+
+    app = signin_app(tmp_path, {}, SOCIAL_AUTH_DEV_PROVIDER=True)
+    if proxied:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1)  # type: ignore[method-assign]
+    return app
+
+
+def starts(client: FlaskClient, count: int, **headers: str) -> list[int]:
+    return [
+        client.get(
+            "/auth/login/dev?popup=0&next=/posts/1",
+            headers=headers,
+            base_url="https://blog.example",
+        ).status_code
+        for _ in range(count)
+    ]
+
+
+def test_a_script_looping_on_sign_in_starts_is_cut_off(tmp_path: Path):
+    from social_auth.views import START_LIMIT
+
+    client = start_app(tmp_path).test_client()
+    codes = starts(client, START_LIMIT + 2)
+    assert codes[:START_LIMIT] == [302] * START_LIMIT and codes[START_LIMIT:] == [429, 429]
+    page = client.get("/auth/login/dev?popup=0", base_url="https://blog.example")
+    assert "Too many sign-ins" in page.get_data(as_text=True)
+
+
+def test_sign_in_starts_ignore_x_forwarded_for_without_a_proxy(tmp_path: Path):
+    from social_auth.views import START_LIMIT
+
+    client = start_app(tmp_path).test_client()
+    codes = [
+        starts(client, 1, **{"X-Forwarded-For": f"203.0.113.{i % 250}"})[0]
+        for i in range(START_LIMIT + 1)
+    ]
+    assert codes[-1] == 429
+
+
+def test_sign_in_starts_behind_proxyfix_are_counted_per_forwarded_client(tmp_path: Path):
+    from social_auth.views import START_LIMIT
+
+    client = start_app(tmp_path, proxied=True).test_client()
+    assert starts(client, START_LIMIT, **{"X-Forwarded-For": "198.51.100.1"})[-1] == 302
+    assert starts(client, 1, **{"X-Forwarded-For": "198.51.100.1"}) == [429]
+    assert starts(client, 1, **{"X-Forwarded-For": "198.51.100.2"}) == [302]

@@ -147,11 +147,16 @@ def test_fixation_a_planted_guest_cookie_does_not_reveal_the_victims_details(app
 
 
 def test_fixation_csrf_secret_is_rotated_at_sign_in(app: Flask):
+    # The attacker planted a CSRF cookie they know (and so a token for it) before sign-in.
     client = app.test_client()
-    old = csrf_headers(client)
-    guest(client)
-    response = client.post("/auth/logout", headers={**old, "Accept": "application/json"})
+    planted = {**csrf_headers(client), "Accept": "application/json"}
+    response = client.post(
+        "/auth/guest", data={"name": "Ann", "email": "ann@example.com"}, headers=planted
+    )
+    assert response.status_code == 200
+    response = client.post("/auth/logout", headers=planted)
     assert response.status_code == 403
+    assert whoami(client) != "anonymous"
 
 
 # -- tampering ---------------------------------------------------------------------------------
