@@ -5,7 +5,6 @@ token; the comment block believes only its own popup, on its own origin."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 from collections.abc import Iterator
@@ -17,8 +16,6 @@ from werkzeug.serving import make_server
 
 from social_auth import Provider
 from social_auth.views import popup_result
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.conftest import missing_part
 from tests.webapp import Fakebook
 
 from .conftest import make_blog
@@ -98,20 +95,6 @@ window.addEventListener("message", function (e) {
   window.got.push({origin: e.origin, data: e.data});
 });
 </script><p>opener</p>"""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not os.access(CHROMIUM, os.X_OK):
-        missing_part(f"Chromium is not installed at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture
