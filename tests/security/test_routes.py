@@ -282,7 +282,10 @@ class CuttingProvider(FakeProvider):
 
 
 @pytest.mark.postgres
-def test_route_database_gone_mid_callback_is_a_503_with_no_cookie_and_no_rows(tmp_path: Path):
+@pytest.mark.parametrize("when", ["at-the-token-call", "before-the-callback"])
+def test_route_database_gone_mid_callback_is_a_503_with_no_cookie_and_no_rows(
+    tmp_path: Path, when: str
+):
     from urllib.parse import urlsplit
 
     schema = f"sa_sec_{uuid.uuid4().hex[:10]}"
@@ -309,7 +312,10 @@ def test_route_database_gone_mid_callback_is_a_503_with_no_cookie_and_no_rows(tm
             )
             client = client_for(app)
             params = consent(start(client, "github"))
-            fake.proxy = proxy  # type: ignore[attr-defined]
+            if when == "before-the-callback":
+                proxy.cut()  # the replay guard's own write fails first
+            else:
+                fake.proxy = proxy  # type: ignore[attr-defined]
             response = callback(client, "github", params)
             assert response.status_code == 503, response.get_data(as_text=True)[:400]
             assert not sets_session(response)
