@@ -40,6 +40,7 @@ from .errors import (
     GrantRefused,
     InvalidInput,
     NotFound,
+    NotSignedIn,
     SignInCancelled,
     SignInError,
     SocialAuthError,
@@ -255,13 +256,6 @@ def logout() -> BaseResponse:
 #: ``SocialAuthState.extras`` keys set by ``register``.
 FLOW_SETTINGS, LINKING_POLICY = "flow_settings", "linking_policy"
 MERGE_COOKIE, MERGE_SALT, MERGE_MAX_AGE = "social_auth_merge", "social-auth.merge-proof", 600
-
-
-class NotSignedIn(SocialAuthError):
-    """The page is about the signed-in commenter's own accounts, and nobody is signed in."""
-
-    status = 401
-    code = "not_signed_in"
 
 
 def _redirect(location: str) -> Response:
@@ -903,13 +897,6 @@ def verify_email_confirm(token: str) -> BaseResponse:
 
 
 # -- privacy: what is kept, self-service export and erasure --------------------------------
-
-
-class NotSignedIn(SocialAuthError):
-    """A page about the commenter's own data was asked for without a session."""
-
-    status = 401
-    code = "not_signed_in"
 
 
 def export_data(commenter: Commenter) -> dict[str, Any]:
