@@ -58,6 +58,13 @@ class AccountConflict(StoreConflict):
         self.owner_public_id = owner_public_id
 
 
+class NotSignedIn(SocialAuthError):
+    """A page about the commenter's own accounts or data was asked for without a session."""
+
+    status = 401
+    code = "not_signed_in"
+
+
 class CommenterBlocked(SocialAuthError):
     """The commenter is blocked and may not sign in or comment."""
 

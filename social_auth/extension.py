@@ -15,6 +15,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from .config import Settings, config_key, load_settings
 from .errors import ConfigError
 from .guest import ConsoleMailer, Mailer, SmtpMailer
+from .icons import provider_icon
 from .provider import Provider
 from .ratelimit import make_limiter
 from .registry import ProviderRegistry
@@ -83,6 +84,7 @@ def _wire_web(app: Flask) -> None:
     app.add_template_global(login_block, "social_auth_login")
     app.add_template_global(session.take_draft, "social_auth_draft")
     app.add_template_global(session.csrf_token, "social_auth_csrf_token")
+    app.add_template_global(provider_icon, "social_auth_icon")
     app.context_processor(lambda: {"current_commenter": session.current_commenter})
 
 

@@ -40,6 +40,7 @@ from .errors import (
     GrantRefused,
     InvalidInput,
     NotFound,
+    NotSignedIn,
     SignInCancelled,
     SignInError,
     SocialAuthError,
@@ -272,14 +273,6 @@ def logout() -> BaseResponse:
 #: ``SocialAuthState.extras`` keys set by ``register``.
 FLOW_SETTINGS, LINKING_POLICY = "flow_settings", "linking_policy"
 MERGE_COOKIE, MERGE_SALT, MERGE_MAX_AGE = "social_auth_merge", "social-auth.merge-proof", 600
-
-
-class NotSignedIn(SocialAuthError):
-    """The page is about the signed-in commenter's own accounts or data, and nobody is signed
-    in."""
-
-    status = 401
-    code = "not_signed_in"
 
 
 def _redirect(location: str) -> Response:
