@@ -54,6 +54,24 @@ def make_blog(tmp_path: Path, **config: Any) -> Flask:
     )
 
 
+def make_full_blog(tmp_path: Path, **config: Any) -> Flask:
+    """The blog with every route mounted: the dev provider's pages and the admin too."""
+    from providers.dev import Dev
+
+    return make_blog(
+        tmp_path,
+        BLOG_PROVIDER_ADAPTERS=[Fakebook, Letterbox, Dev],
+        SOCIAL_AUTH_DEV_PROVIDER=True,
+        BLOG_ADMIN_PASSWORD="admin-password-for-tests",
+        **config,
+    )
+
+
+@pytest.fixture
+def full_blog(tmp_path: Path) -> Flask:
+    return make_full_blog(tmp_path)
+
+
 @pytest.fixture
 def settings() -> FlowSettings:
     return FlowSettings(secret_key=SECRET, used_states=MemoryUsedStates())

@@ -21,8 +21,9 @@ EXEMPT = {
     # A provider's form_post answer comes from its own page: the state, bound to this browser's
     # flow cookie and single-use, is what protects it (tests/security/test_flow.py).
     "social_auth.callback": "state-bound",
-    # The dev provider's own consent form is the authorization server's page, not the site's.
-    "social_auth.dev_authorize": "dev provider page",
+    # The dev provider's token endpoint is called server to server by the OAuth client: the
+    # code (signed, bound to the redirect URI) and the PKCE verifier protect it.
+    "social_auth_dev.token": "server-to-server",
 }
 
 
@@ -84,7 +85,10 @@ FORM = {
 
 
 @pytest.mark.parametrize("forgery", ["no-token", "other-browsers-token", "cross-site-form"])
-def test_every_post_route_refuses_a_forged_request_and_changes_nothing(blog: Flask, forgery):
+def test_every_post_route_refuses_a_forged_request_and_changes_nothing(
+    full_blog: Flask, forgery: str
+):
+    blog = full_blog
     client = blog.test_client()
     victim = sign_in_client(client, provider="fakebook", display_name="Victim")
     csrf_headers(client)  # the victim's browser has its CSRF cookie
@@ -121,7 +125,8 @@ def test_a_json_body_without_the_header_token_is_refused(app: Flask):
         assert response.status_code == 403
 
 
-def test_no_get_route_changes_anything(blog: Flask):
+def test_no_get_route_changes_anything(full_blog: Flask):
+    blog = full_blog
     client = blog.test_client()
     victim = sign_in_client(client, provider="fakebook", display_name="Victim")
     values = argument_values(blog, client)

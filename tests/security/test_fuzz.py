@@ -17,17 +17,30 @@ from hypothesis import strategies as st
 from social_auth.session import CSRF_COOKIE, DRAFT_COOKIE, SESSION_COOKIE
 from social_auth.testing import csrf_headers, make_commenter, session_cookie
 
-from .conftest import make_blog
+from .conftest import make_full_blog
 
 _APP: dict[str, Flask] = {}
 
 
 def blog_app() -> Flask:
     if "app" not in _APP:
-        app = make_blog(Path(tempfile.mkdtemp(prefix="sa-fuzz-")))
+        app = make_full_blog(Path(tempfile.mkdtemp(prefix="sa-fuzz-")))
         app.config.update(TESTING=False, PROPAGATE_EXCEPTIONS=False)
         _APP["app"] = app
+        # The blog's admin session cookie: the admin routes are fuzzed past their guard too.
+        admin = app.test_client()
+        admin.post(
+            "/admin/login",
+            data={"password": "admin-password-for-tests"},
+            headers=csrf_headers(admin),
+        )
+        cookie = admin.get_cookie("session")
+        assert cookie is not None
+        _ADMIN_COOKIE["session"] = cookie.value
     return _APP["app"]
+
+
+_ADMIN_COOKIE: dict[str, str] = {}
 
 
 def route_methods() -> list[tuple[str, str]]:
@@ -100,6 +113,7 @@ def fill(rule: str, values: list[str]) -> str:
     ),
     with_csrf=st.booleans(),
     signed_in=st.booleans(),
+    as_admin=st.booleans(),
     accept=st.sampled_from(["application/json", "text/html", "*/*", ""]),
 )
 def test_no_input_makes_any_route_fail_with_a_server_error(
@@ -112,6 +126,7 @@ def test_no_input_makes_any_route_fail_with_a_server_error(
     cookies: dict[str, str],
     with_csrf: bool,
     signed_in: bool,
+    as_admin: bool,
     accept: str,
 ):
     app = blog_app()
@@ -122,6 +137,8 @@ def test_no_input_makes_any_route_fail_with_a_server_error(
     if signed_in:
         name, value = session_cookie(app, make_commenter(app, provider="fakebook"))
         client.set_cookie(name, value)
+    if as_admin:
+        client.set_cookie("session", _ADMIN_COOKIE["session"])
     if with_csrf:
         headers.update(csrf_headers(client))
     url = fill(rule, path_values)
