@@ -154,6 +154,7 @@ def test_route_provider_fault_is_a_clear_page_keeps_the_draft_writes_nothing(
         client = client_for(app)
         response = callback(client, "github", consent(start(client, "github")))
     assert response.status_code == status and not sets_session(response)
+    assert response.headers["Referrer-Policy"] == "no-referrer"
     body = response.get_data(as_text=True)
     assert "Traceback" not in body and "GitHub" in body
     assert counts(app) == (0, 0) and page_draft(client) == DRAFT
