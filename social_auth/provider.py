@@ -56,6 +56,8 @@ DEFAULT_TIMEOUT = 5.0
 LEEWAY = 60
 #: An unknown ``kid`` refetches the JWKS at most once per this many seconds.
 JWKS_REFETCH_INTERVAL = 60.0
+#: How long (seconds) a provider that failed to answer is shown as unavailable in the block.
+UNAVAILABLE_FOR = 60.0
 #: Larger ID tokens are refused before parsing (real ones are 1-8 KiB, even with many claims).
 MAX_ID_TOKEN_BYTES = 64 * 1024
 #: Longer avatar and profile URLs from a provider are dropped.
@@ -203,6 +205,14 @@ class Provider:
         self._keys: KeySet | None = None
         self._keys_refetched_at = -JWKS_REFETCH_INTERVAL
         self._registries: dict[tuple[str, ...], jws.JWSRegistry] = {}
+        self._failed_at: float | None = None
+
+    @property
+    def available(self) -> bool:
+        """False for a while after the provider failed to answer (unreachable, timeout, 5xx),
+        so the comment block can say so; the next successful call clears it. Per process."""
+        failed_at = self._failed_at
+        return failed_at is None or time.monotonic() - failed_at > UNAVAILABLE_FOR
 
     @property
     def display_title(self) -> str:
@@ -272,11 +282,15 @@ class Provider:
         try:
             response = self.http.request(method, url, **kwargs)
         except requests.Timeout as exc:
+            self._failed_at = time.monotonic()
             raise self.error("did not answer in time", status=504) from exc
         except requests.RequestException as exc:
+            self._failed_at = time.monotonic()
             raise self.error("could not be reached") from exc
         if response.status_code >= 500:
+            self._failed_at = time.monotonic()
             raise self.error(f"failed (HTTP {response.status_code})")
+        self._failed_at = None
         return response
 
     def json_of(self, response: requests.Response) -> Any:

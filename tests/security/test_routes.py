@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import socket
 import threading
 import uuid
@@ -177,7 +178,15 @@ def test_route_discovery_down_fails_that_provider_and_not_the_others(tmp_path: P
     assert down.status_code in (502, 503, 504)
     assert "could not be reached" in down.get_data(as_text=True)
     assert page_draft(client) == DRAFT
-    assert client.get(POST, base_url=BASE).status_code == 200
+    page = client.get(POST, base_url=BASE)
+    assert page.status_code == 200
+    buttons = dict(
+        (m.group(2), m.group(1))
+        for m in re.finditer(
+            r'<button[^>]*class="([^"]*)"[^>]*data-provider="([^"]+)"', page.get_data(as_text=True)
+        )
+    )
+    assert "sa-unavailable" in buttons["corp"] and "sa-unavailable" not in buttons["github"]
     assert callback(client, "github", consent(start(client, "github"))).status_code in (302, 303)
     assert counts(app) == (1, 1)
 
