@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal, Protocol, cast, runtime_checkable
 
 from flask import (
@@ -55,7 +55,6 @@ from .guest import (
     LinkInvalid,
     MagicLinks,
     Mailer,
-    MailNotSent,
     clean_email,
     validate_guest,
     verification_email,
@@ -832,7 +831,7 @@ def email_start() -> BaseResponse:
         address = commenter.email or ""
     address = clean_email(address)
     _check_rate(address)
-    target: Commenter | None
+    mail_later: Callable[[], None] | None = None
     if isinstance(commenter, Commenter):
         target = commenter
         if email_key(commenter.email) != email_key(address) and commenter.is_guest:
@@ -840,22 +839,23 @@ def email_start() -> BaseResponse:
                 commenter, commenter.display_name, address, commenter.website,
                 commenter.avatar_url,
             )
+        send_verification_link(target, address, request.form.get("next"))  # a failure: 503
     else:
-        # Anonymous: a sign-in link, sent only to an address someone already proved. The
-        # answer is the same either way, so it reveals nothing about who is known.
-        target = state.store.find_verified_by_email(address)
-    if target is not None:
-        try:
-            send_verification_link(target, address, request.form.get("next"))
-        except MailNotSent:
-            if isinstance(commenter, Commenter):
-                raise  # their own address: tell them to retry
-            # Anonymous: a failure only for known addresses would tell which ones are known.
-            current_app.logger.warning("social_auth: a sign-in link could not be mailed")
+        # Anonymous: a sign-in link, sent only to an address someone already proved, and only
+        # once the answer has gone out, so neither the answer, nor its timing, nor a mail
+        # failure tells whether the address is known.
+        known = state.store.find_verified_by_email(address)
+        if known is not None:
+            mail_later = _mail_quietly(known, address, request.form.get("next"))
     message = "If that address can receive mail, a confirmation link is on its way to it."
-    if wants_json():
-        return jsonify({"sent": True, "message": message})
-    return _message_page("Check your email", message, 200)
+    response = (
+        jsonify({"sent": True, "message": message})
+        if wants_json()
+        else _message_page("Check your email", message, 200)
+    )
+    if mail_later is not None:
+        response.call_on_close(mail_later)  # the WSGI server calls it after sending the body
+    return response
 
 
 def _check_rate(address: str) -> None:
@@ -881,13 +881,35 @@ def send_verification_link(
     commenter: Commenter, address: str, next_url: str | None = None
 ) -> None:
     """Mail ``address`` a magic link for ``commenter`` (no rate limit: callers apply it)."""
-    state = get_state()
+    subject, body = _verification_message(commenter, address, next_url)
+    mailer: Mailer = get_state().extras["mailer"]
+    mailer.send(address, subject, body)
+
+
+def _mail_quietly(
+    commenter: Commenter, address: str, next_url: str | None
+) -> Callable[[], None]:
+    """A send that logs rather than raises: it runs after the answer, where nothing may fail."""
+    subject, body = _verification_message(commenter, address, next_url)
+    mailer: Mailer = get_state().extras["mailer"]
+    logger = current_app.logger
+
+    def send() -> None:
+        try:
+            mailer.send(address, subject, body)
+        except Exception:  # the visitor was already answered; they can ask again
+            logger.warning("social_auth: a sign-in link could not be mailed")
+
+    return send
+
+
+def _verification_message(
+    commenter: Commenter, address: str, next_url: str | None
+) -> tuple[str, str]:
     token = _links().make(commenter.id, address, commenter.session_version)
     query = {"next": safe_next(next_url)} if next_url else {}
     link = url_for("social_auth.verify_email", token=token, _external=True, **query)
-    subject, body = verification_email(link, request.host)
-    mailer: Mailer = state.extras["mailer"]
-    mailer.send(address, subject, body)
+    return verification_email(link, request.host)
 
 
 def _links() -> MagicLinks:
