@@ -143,6 +143,9 @@ def test_the_answer_never_reveals_whether_an_email_is_known(mail: tuple[Flask, I
     )
     assert known.status_code == unknown.status_code == 200
     assert known.data == unknown.data
+    assert inbox.messages == []  # an anonymous link goes out only after the answer was sent
+    known.close()
+    unknown.close()
     assert [m["To"] for m in inbox.wait_for(1)] == ["known@example.com"]
 
 
