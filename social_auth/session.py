@@ -23,11 +23,11 @@ from typing import Any
 from flask import Flask, current_app, g, has_request_context, request
 from flask.wrappers import Response
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
-from sqlalchemy.orm import joinedload
 from werkzeug.local import LocalProxy
 
 from .errors import SocialAuthError
 from .extension import get_state
+from .revocation import CommenterCache
 from .signals import commenter_signed_in, commenter_signed_out
 from .store import Commenter, Identity
 
@@ -110,7 +110,17 @@ def secret_keys(app: Flask) -> list[str]:
 
 
 def _serializer(app: Flask, salt: str) -> URLSafeSerializer:
-    return URLSafeSerializer(secret_keys(app), salt=salt)
+    # Built once per key list and salt: building one costs as much as checking a cookie.
+    keys = secret_keys(app)
+    cache: dict[tuple[str, tuple[str, ...]], URLSafeSerializer] = app.extensions.setdefault(
+        "social_auth.serializers", {}
+    )
+    serializer = cache.get((salt, tuple(keys)))
+    if serializer is None:
+        if len(cache) > 32:  # keys rotated many times in one process: start afresh
+            cache.clear()
+        serializer = cache[(salt, tuple(keys))] = URLSafeSerializer(keys, salt=salt)
+    return serializer
 
 
 def _timed_serializer(app: Flask, salt: str) -> URLSafeTimedSerializer:
@@ -243,9 +253,14 @@ def _resolve() -> Commenter | AnonymousCommenter:
 
 
 def _fetch(commenter_id: int) -> Commenter | None:
-    # One query: the commenter and its identities through a join, by primary key.
-    with get_state().store.session() as s:
-        return s.get(Commenter, commenter_id, options=[joinedload(Commenter.identities)])
+    # With Redis: this worker's cached commenter while its generation token in Redis is
+    # unchanged (one GET), else one query (``social_auth.revocation``). Without: one query,
+    # the commenter and its identities through a join, by primary key.
+    state = get_state()
+    cache: CommenterCache | None = state.extras.get("commenter_cache")
+    if cache is not None:
+        return cache.get(commenter_id, state.store.session_commenter)
+    return state.store.session_commenter(commenter_id)
 
 
 #: The commenter of this request, or ``ANONYMOUS``; resolved at most once per request.
