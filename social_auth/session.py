@@ -136,8 +136,37 @@ def encode_session(
     return _serializer(app, SESSION_SALT).dumps(payload)
 
 
+class _Verified:
+    """Cookie values whose signature verified under ``keys``, and what they hold."""
+
+    #: Past this many values the worker starts afresh.
+    MAX = 10_000
+
+    def __init__(self, keys: tuple[str, ...]) -> None:
+        self.keys = keys
+        self.values: dict[str, SessionData] = {}
+
+
 def decode_session(app: Flask, value: str) -> SessionData | None:
     """The cookie's content, or None when it is tampered with or malformed."""
+    # A browser sends the same cookie value on every page for up to an hour (the idle window
+    # slides hourly), and checking its signature costs more than the rest of the page's
+    # commenter lookup: values that verified are remembered per worker, keyed by the exact
+    # value under the current key list. Only a value that itsdangerous accepted is ever in it.
+    keys = tuple(secret_keys(app))
+    verified: _Verified | None = app.extensions.get("social_auth.verified_sessions")
+    if verified is None or verified.keys != keys or len(verified.values) > _Verified.MAX:
+        verified = app.extensions["social_auth.verified_sessions"] = _Verified(keys)
+    known = verified.values.get(value)
+    if known is not None:
+        return known
+    data = _decode_session(app, value)
+    if data is not None:
+        verified.values[value] = data
+    return data
+
+
+def _decode_session(app: Flask, value: str) -> SessionData | None:
     try:
         data: Any = _serializer(app, SESSION_SALT).loads(value)
     except BadSignature:
@@ -196,29 +225,45 @@ def _delete_cookie(response: Response, base: str) -> None:
 
 def after_request(response: Response) -> Response:
     """Applies cookie changes queued during the request; registered by ``SocialAuth``."""
-    for op in g.pop(_G_PENDING, {}).values():
-        op(response)
-    if _G_COMMENTER in g:
-        response.vary.add("Cookie")
+    ctx_g = g._get_current_object()
+    pending = ctx_g.__dict__.pop(_G_PENDING, None)
+    if pending:
+        for op in pending.values():
+            op(response)
+    if _G_COMMENTER in ctx_g.__dict__:
+        _vary_on_cookie(response)
     return response
+
+
+def _vary_on_cookie(response: Response) -> None:
+    # What ``response.vary.add("Cookie")`` does, without parsing the header into a set.
+    vary = response.headers.get("Vary")
+    if not vary:
+        response.headers["Vary"] = "Cookie"
+    elif not any(v.strip().lower() == "cookie" for v in vary.split(",")):
+        response.headers["Vary"] = f"{vary}, Cookie"
 
 
 # -- current commenter -----------------------------------------------------------------------
 
 
 def _load_commenter() -> Commenter | AnonymousCommenter:
-    if _G_COMMENTER in g:
-        found: Commenter | AnonymousCommenter = g.get(_G_COMMENTER)
+    ctx_g = g._get_current_object()
+    found: Commenter | AnonymousCommenter | None = ctx_g.__dict__.get(_G_COMMENTER)
+    if found is not None:
         return found
     commenter = _resolve()
-    setattr(g, _G_COMMENTER, commenter)
+    setattr(ctx_g, _G_COMMENTER, commenter)
     return commenter
 
 
 def _resolve() -> Commenter | AnonymousCommenter:
-    raw = request.cookies.get(cookie_name(SESSION_COOKIE))
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    if "HTTP_COOKIE" not in req.environ:
+        return ANONYMOUS  # the common case: no cookie parsing, no decoding, no query
+    raw = req.cookies.get(cookie_name(SESSION_COOKIE, secure=req.is_secure))
     if raw is None:
-        return ANONYMOUS  # the common case: no decoding, no query
+        return ANONYMOUS
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     data = decode_session(app, raw)
     state = get_state()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -134,6 +136,7 @@ class IdentityStore:
         self._change_listeners: list[Callable[[frozenset[int]], None]] = []
         #: SQLite: the raw rows ``session_commenter`` last turned into objects, per commenter.
         self._session_rows: dict[int, tuple[list[tuple[Any, ...]], Commenter]] = {}
+        self._reader = threading.local()
         event.listen(self._sessions, "after_flush", _collect_changed_commenters)
         event.listen(self._sessions, "after_commit", self._after_commit)
         event.listen(self._sessions, "after_rollback", _forget_changed_commenters)
@@ -191,18 +194,25 @@ class IdentityStore:
         objects come back while the rows are unchanged (building them costs more than the
         query), and the session layer's cache shares them between requests."""
         statement = _session_commenter_statement()
+        if self.engine.dialect.name == "sqlite":
+            return self._session_commenter_sqlite(statement, commenter_id)
         with self.engine.connect() as conn:
-            if conn.dialect.name == "sqlite":
-                return self._session_commenter_sqlite(conn, statement, commenter_id)
             rows = [dict(r._mapping) for r in conn.execute(statement, {"v_id": commenter_id})]
         return _commenter_from_joined(rows)
 
-    def _session_commenter_sqlite(
-        self, conn: Connection, statement: Any, commenter_id: int
-    ) -> Commenter | None:
-        prepared = _prepared(statement, conn.dialect)
+    def _session_commenter_sqlite(self, statement: Any, commenter_id: int) -> Commenter | None:
+        # A pooled driver connection without SQLAlchemy's Connection around it (which costs
+        # more than this query); a plain SELECT in sqlite3's autocommit reads the latest commit.
+        dialect = self.engine.dialect
+        prepared = _prepared(statement, dialect)
         assert prepared is not None
-        raw = _fetch_raw(conn, prepared, {"v_id": commenter_id})
+        try:
+            raw = self._sqlite_reader().execute(prepared.sql, [commenter_id]).fetchall()
+        except dialect.loaded_dbapi.Error as exc:
+            self._reader.__dict__.clear()  # reconnect on the next read
+            raise DBAPIError.instance(
+                prepared.sql, [commenter_id], exc, dialect.loaded_dbapi.Error, dialect=dialect
+            ) from exc
         kept = self._session_rows.get(commenter_id)
         if kept is not None and kept[0] == raw:
             return kept[1]
@@ -217,6 +227,18 @@ class IdentityStore:
                 self._session_rows.clear()
             self._session_rows[commenter_id] = (raw, commenter)
         return commenter
+
+    def _sqlite_reader(self) -> Any:
+        """This thread's own sqlite3 connection for ``session_commenter``: made by the engine
+        (so with its pragmas), then detached from the pool, whose checkout and reset cost as
+        much as the query. A forked worker makes its own."""
+        local = self._reader.__dict__
+        if local.get("pid") != os.getpid():
+            fairy = self.engine.raw_connection()
+            connection = fairy.driver_connection
+            fairy.detach()
+            local.update(pid=os.getpid(), fairy=fairy, connection=connection)
+        return local["connection"]
 
     def get_by_public_id(self, public_id: str) -> Commenter | None:
         with self._sessions() as s:
