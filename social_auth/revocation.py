@@ -26,6 +26,7 @@ No framework imports: the session layer wires it (``session.py``), the store not
 
 from __future__ import annotations
 
+import os
 import secrets
 import threading
 import time
@@ -66,10 +67,28 @@ class RedisGenerations:
         # a missing key is as good as any (cached entries then mismatch and reload).
         self._ttl = ttl
         self.errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
+        self._local = threading.local()
 
     def current(self, commenter_id: int) -> bytes | None:
-        value: bytes | None = self._redis.get(f"{self._prefix}{commenter_id}")
+        # A GET on this thread's own connection, the command packed by hand: redis-py's client
+        # layer (pool checkout, retries, response callbacks) costs more than the round trip.
+        connection = self._connection()
+        key = f"{self._prefix}{commenter_id}".encode()
+        try:
+            connection.send_packed_command(
+                [b"*2\r\n$3\r\nGET\r\n$%d\r\n%b\r\n" % (len(key), key)], check_health=False
+            )
+            value: bytes | None = connection.read_response()
+        except BaseException:
+            connection.disconnect()  # reconnects on the next call
+            raise
         return value
+
+    def _connection(self) -> Any:
+        local = self._local.__dict__
+        if local.get("pid") != os.getpid():  # a forked worker makes its own
+            local.update(pid=os.getpid(), connection=self._redis.connection_pool.make_connection())
+        return local["connection"]
 
     def bump(self, commenter_ids: Collection[int]) -> None:
         pipe = self._redis.pipeline(transaction=False)

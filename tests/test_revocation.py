@@ -266,3 +266,13 @@ def test_a_rolled_back_write_notifies_nobody(store: IdentityStore):
         s.flush()
         raise RuntimeError("abandon")
     assert heard == []
+
+
+def test_an_unreachable_redis_raises_an_error_the_cache_falls_back_on():
+    from social_auth.revocation import RedisGenerations
+
+    generations = RedisGenerations("redis://127.0.0.1:1/0", ttl=60)
+    cache = CommenterCache(generations, errors=generations.errors)
+    loads: dict[int, int] = {}
+    assert cache.get(7, loader(loads)).session_version == 1  # type: ignore[union-attr]
+    assert cache.get(7, loader(loads)).session_version == 2  # type: ignore[union-attr]
