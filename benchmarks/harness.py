@@ -34,6 +34,7 @@ MODULES: tuple[str, ...] = (
     "benchmarks.bench_store",
     "benchmarks.bench_id_token",
     "benchmarks.bench_page",
+    "benchmarks.bench_server",
 )
 
 Fn = Callable[[], Any]
