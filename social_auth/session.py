@@ -26,7 +26,7 @@ from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 from werkzeug.local import LocalProxy
 
 from .errors import SocialAuthError
-from .extension import get_state
+from .extension import SocialAuthState, get_state
 from .revocation import CommenterCache
 from .signals import commenter_signed_in, commenter_signed_out
 from .store import Commenter, Identity
@@ -266,42 +266,39 @@ def _resolve() -> Commenter | AnonymousCommenter:
         return ANONYMOUS
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     data = decode_session(app, raw)
-    state = get_state()
+    state = get_state(app)
     now = int(time.time())
     settings = state.settings
+    lifetime = settings.session_lifetime.total_seconds()
+    idle = settings.session_idle.total_seconds()
     commenter = None
-    if (
-        data is not None
-        and now - data.issued_at < settings.session_lifetime.total_seconds()
-        and now - data.last_seen < settings.session_idle.total_seconds()
-    ):
-        commenter = _fetch(data.commenter_id)
+    if data is not None and now - data.issued_at < lifetime and now - data.last_seen < idle:
+        commenter = _fetch(state, data.commenter_id)
     if (
         data is None
         or commenter is None
         or commenter.session_version != data.version
         or commenter.erased_at is not None
         or commenter.merged_into_id is not None
-        or commenter.is_blocked
+        or (commenter.blocked_at is not None and commenter.is_blocked)
     ):
         _apply(None, SESSION_COOKIE, lambda r: _delete_cookie(r, SESSION_COOKIE))
         return ANONYMOUS
     g._social_auth_provider = data.provider
     # Slide the idle window, but rewrite the cookie only now and then so most responses
     # carry no Set-Cookie (and stay cacheable by the browser).
-    if now - data.last_seen > min(3600, settings.session_idle.total_seconds() / 20):
+    if now - data.last_seen > min(3600, idle / 20):
         payload = [data.commenter_id, data.version, data.issued_at, now, data.provider]
         value = _serializer(app, SESSION_SALT).dumps(payload)
-        remaining = int(data.issued_at + settings.session_lifetime.total_seconds() - now)
+        remaining = int(data.issued_at + lifetime - now)
         _apply(None, SESSION_COOKIE, lambda r: _set_cookie(r, SESSION_COOKIE, value, remaining))
     return commenter
 
 
-def _fetch(commenter_id: int) -> Commenter | None:
+def _fetch(state: SocialAuthState, commenter_id: int) -> Commenter | None:
     # With Redis: this worker's cached commenter while its generation token in Redis is
     # unchanged (one GET), else one query (``social_auth.revocation``). Without: one query,
     # the commenter and its identities through a join, by primary key.
-    state = get_state()
     cache: CommenterCache | None = state.extras.get("commenter_cache")
     if cache is not None:
         return cache.get(commenter_id, state.store.session_commenter)

@@ -134,8 +134,6 @@ class IdentityStore:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._change_listeners: list[Callable[[frozenset[int]], None]] = []
-        #: SQLite: the raw rows ``session_commenter`` last turned into objects, per commenter.
-        self._session_rows: dict[int, tuple[list[tuple[Any, ...]], Commenter]] = {}
         self._reader = threading.local()
         event.listen(self._sessions, "after_flush", _collect_changed_commenters)
         event.listen(self._sessions, "after_commit", self._after_commit)
@@ -160,8 +158,6 @@ class IdentityStore:
     def notify_changed(self, commenter_ids: Collection[int]) -> None:
         """Tell the listeners that these commenters (or their identities) changed."""
         ids = frozenset(commenter_ids)
-        for cid in ids:
-            self._session_rows.pop(cid, None)
         if ids:
             for listener in self._change_listeners:
                 listener(ids)
@@ -201,21 +197,30 @@ class IdentityStore:
         return _commenter_from_joined(rows)
 
     def _session_commenter_sqlite(self, statement: Any, commenter_id: int) -> Commenter | None:
-        # A pooled driver connection without SQLAlchemy's Connection around it (which costs
-        # more than this query); a plain SELECT in sqlite3's autocommit reads the latest commit.
+        # This thread's own sqlite3 connection, which only ever reads. ``PRAGMA data_version``
+        # on it changes as soon as any other connection, of any thread or process, commits to
+        # the database; while it has not, what this connection read last is still what is
+        # stored, and comes back without a query. A commit between the pragma and the SELECT
+        # is caught by the next call's pragma.
         dialect = self.engine.dialect
         prepared = _prepared(statement, dialect)
         assert prepared is not None
+        reader = self._sqlite_reader()
         try:
-            raw = self._sqlite_reader().execute(prepared.sql, [commenter_id]).fetchall()
+            connection = reader["connection"]
+            version = connection.execute("PRAGMA data_version").fetchone()[0]
+            if version != reader["version"]:
+                reader.update(version=version, commenters={})
+            commenters: dict[int, Commenter] = reader["commenters"]
+            known = commenters.get(commenter_id)
+            if known is not None:
+                return known
+            raw = connection.execute(prepared.sql, [commenter_id]).fetchall()
         except dialect.loaded_dbapi.Error as exc:
-            self._reader.__dict__.clear()  # reconnect on the next read
+            reader.clear()  # reconnect on the next read
             raise DBAPIError.instance(
                 prepared.sql, [commenter_id], exc, dialect.loaded_dbapi.Error, dialect=dialect
             ) from exc
-        kept = self._session_rows.get(commenter_id)
-        if kept is not None and kept[0] == raw:
-            return kept[1]
         keys, results = prepared.keys, prepared.results
         rows = [
             {k: (r(v) if r else v) for k, r, v in zip(keys, results, row, strict=True)}
@@ -223,22 +228,24 @@ class IdentityStore:
         ]
         commenter = _commenter_from_joined(rows)
         if commenter is not None:
-            if len(self._session_rows) >= SESSION_ROWS_KEPT:
-                self._session_rows.clear()
-            self._session_rows[commenter_id] = (raw, commenter)
+            if len(commenters) >= SESSION_ROWS_KEPT:
+                commenters.clear()
+            commenters[commenter_id] = commenter
         return commenter
 
-    def _sqlite_reader(self) -> Any:
-        """This thread's own sqlite3 connection for ``session_commenter``: made by the engine
-        (so with its pragmas), then detached from the pool, whose checkout and reset cost as
-        much as the query. A forked worker makes its own."""
-        local = self._reader.__dict__
+    def _sqlite_reader(self) -> dict[str, Any]:
+        """This thread's own sqlite3 connection for ``session_commenter`` and what it read:
+        made by the engine (so with its pragmas), then detached from the pool, whose checkout
+        and reset cost more than the query. A forked worker makes its own."""
+        local: dict[str, Any] = self._reader.__dict__
         if local.get("pid") != os.getpid():
             fairy = self.engine.raw_connection()
             connection = fairy.driver_connection
             fairy.detach()
-            local.update(pid=os.getpid(), fairy=fairy, connection=connection)
-        return local["connection"]
+            local.clear()
+            local.update(pid=os.getpid(), fairy=fairy, connection=connection, version=None,
+                         commenters={})
+        return local
 
     def get_by_public_id(self, public_id: str) -> Commenter | None:
         with self._sessions() as s:
@@ -862,7 +869,7 @@ def _identity_query(provider: str, subject: str) -> Select[Identity]:
 # to the store's listeners once the transaction commits (dropped when it rolls back).
 
 _CHANGED = "social_auth_changed_commenters"
-#: ``session_commenter`` keeps the rows of at most this many commenters (then starts afresh).
+#: ``session_commenter`` on SQLite keeps at most this many commenters per thread.
 SESSION_ROWS_KEPT = 10_000
 
 
