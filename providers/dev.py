@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from social_auth.errors import GrantRefused
 from social_auth.provider import Api, Capabilities, Profile, Provider
 
 CLIENT_ID = "dev"
@@ -51,6 +52,26 @@ class Dev(Provider):
     def client_id(self) -> str:
         return str(self.settings.get("client_id") or CLIENT_ID)
 
+    # The server half, as methods: the view layer mounts them at ``<prefix>/dev/`` for a
+    # provider that has them, without importing this package (``social_auth`` never does).
+
+    def authorize_request(
+        self, params: Mapping[str, str], expected_redirect_uri: str
+    ) -> AuthorizeRequest:
+        return parse_authorize_request(params, expected_redirect_uri)
+
+    def approve(self, secret_key: str | bytes, request: AuthorizeRequest, **fields: Any) -> str:
+        return approve(secret_key, request, **fields)
+
+    def cancel(self, request: AuthorizeRequest) -> str:
+        return cancel(request)
+
+    def redeem(self, secret_key: str | bytes, form: Mapping[str, str]) -> dict[str, Any]:
+        return redeem(secret_key, form)
+
+    def userinfo(self, secret_key: str | bytes, authorization: str | None) -> dict[str, Any]:
+        return userinfo(secret_key, authorization)
+
     def profile(self, token: Mapping[str, Any], api: Api) -> Profile:
         info = api.get_json("userinfo")
         if not isinstance(info, dict) or not info.get("sub"):
@@ -66,12 +87,8 @@ class Dev(Provider):
         )
 
 
-class DevGrantError(ValueError):
+class DevGrantError(GrantRefused, ValueError):
     """A request the dev server refuses; ``error`` is the OAuth error code to answer with."""
-
-    def __init__(self, error: str, description: str) -> None:
-        super().__init__(description)
-        self.error = error
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,14 @@ from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
 import click
+from flask import current_app, url_for
 from flask.cli import AppGroup
 
 from .errors import InvalidInput, NotFound, SocialAuthError, StoreConflict
 from .extension import get_state
 from .store import Commenter, Identity, IdentityStore
 from .store.models import utcnow
+from .views import export_data
 
 social_auth_cli = AppGroup("social-auth", help="Manage Flask-Social-Auth's store and commenters.")
 
@@ -39,6 +41,62 @@ def db_upgrade(revision: str, as_json: bool) -> None:
     store.upgrade_schema(revision)
     url = store.engine.url.render_as_string(hide_password=True)
     emit({"upgraded": True, "revision": revision, "database": url}, as_json, f"Upgraded {url}.")
+
+
+# -- providers ----------------------------------------------------------------------------
+
+
+@social_auth_cli.command("providers")
+@click.option(
+    "--base-url",
+    help="The site's public address, e.g. https://blog.example (default: SERVER_NAME and "
+    "PREFERRED_URL_SCHEME).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def providers_command(base_url: str | None, as_json: bool) -> None:
+    """Each configured provider and the callback URL to register with it."""
+    app = current_app
+    if base_url is not None and not re.match(r"^https?://[^/\s]+/?$", base_url):
+        raise CommandFailed(
+            f"--base-url {base_url!r} is not an address such as https://blog.example.",
+            code="invalid_input",
+            as_json=as_json,
+        )
+    absolute = bool(base_url or app.config.get("SERVER_NAME"))
+    # A request context at the site's address, so url_for builds what the provider will see
+    # (the prefix, and SCRIPT_NAME when the site lives below a path).
+    context: Any
+    if base_url:
+        context = app.test_request_context(base_url=base_url.rstrip("/"))
+    elif absolute:
+        context = app.app_context()  # url_for uses SERVER_NAME and PREFERRED_URL_SCHEME
+    else:
+        context = app.test_request_context()  # paths only
+    rows = []
+    with context:
+        for name, provider in get_state().providers.items():
+            callback = url_for("social_auth.callback", provider=name, _external=absolute)
+            rows.append(
+                {
+                    "name": name,
+                    "adapter": provider.name,
+                    "title": provider.display_title,
+                    "protocol": provider.protocol,
+                    "deprecated": provider.capabilities.deprecated,
+                    "callback_url": callback,
+                }
+            )
+    lines = [
+        f"{r['name']:<12} {r['adapter']:<10} {r['callback_url']}"
+        + ("  (deprecated)" if r["deprecated"] else "")
+        for r in rows
+    ] or ["No providers are configured (SOCIAL_AUTH_PROVIDERS)."]
+    if not absolute:
+        lines.append(
+            "Callback URLs are paths: pass --base-url https://your.site (or set SERVER_NAME) "
+            "for the full address to register."
+        )
+    emit({"providers": rows, "absolute": absolute}, as_json, "\n".join(lines))
 
 
 # -- commenters ---------------------------------------------------------------------------
@@ -354,11 +412,12 @@ def unblock_command(public_id: str, as_json: bool) -> None:
 @click.argument("public_id", metavar="ID")
 @json_option
 def export_command(public_id: str, as_json: bool) -> None:
-    """Print everything held about a commenter as JSON (``--json`` is accepted and implied)."""
+    """Print everything held about a commenter as JSON (``--json`` is accepted and implied),
+    with the host's part from ``SOCIAL_AUTH_EXPORT_HOOK`` as the self-service export has it."""
     store = _store()
     with _explained(as_json):
-        data = store.export(store.require(public_id))
-    click.echo(json.dumps(data, indent=2, sort_keys=True))
+        data = export_data(store.require(public_id))
+    click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
 
 
 @social_auth_cli.command("erase")

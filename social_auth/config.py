@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import importlib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -31,7 +32,14 @@ class Settings:
     mail_server: str = "localhost"
     mail_port: int = 25
     mail_sender: str = "no-reply@localhost"
-    admin_check: str | Callable[[], bool] | None = None
+    #: Called with no arguments during a request: is it an admin's? (resolved at init)
+    admin_check: Callable[[], Any] | None = None
+    #: Called with no arguments during an admin request: who is it, for the audit log.
+    admin_actor: Callable[[], Any] | None = None
+    #: Called with a ``Commenter``: how many comments the host holds for it (admin pages).
+    comment_count: Callable[[Any], Any] | None = None
+    #: Called with a ``Commenter``: the host's JSON-ready data about it, for exports.
+    export_hook: Callable[[Any], Any] | None = None
     redis_url: str | None = None
     trusted_origins: tuple[str, ...] = ()
     database_engine_options: Mapping[str, Any] = field(default_factory=dict)
@@ -74,6 +82,7 @@ _BOOLS = {"guest", "guest_verify_email", "link_by_verified_email", "dev_provider
 _DURATIONS = {"session_lifetime", "session_idle"}
 _STRINGS = {"database_uri", "url_prefix", "mail_server", "mail_sender"}
 _OPTIONAL_STRINGS = {"redis_url"}
+_CALLABLES = {"admin_check", "admin_actor", "comment_count", "export_hook"}
 
 
 def _coerce(key: str, name: str, value: Any) -> Any:
@@ -103,15 +112,31 @@ def _coerce(key: str, name: str, value: Any) -> Any:
         if isinstance(value, str) and value not in ("console", "smtp"):
             raise ConfigError(key, f"must be 'console', 'smtp' or a Mailer object, not {value!r}")
         return value
-    if name == "admin_check":
-        if (
-            value is not None
-            and not callable(value)
-            and not (isinstance(value, str) and ":" in value)
-        ):
-            raise ConfigError(key, "must be a callable or a 'module:function' string")
-        return value
+    if name in _CALLABLES:
+        return _callable(key, value)
     return value  # pragma: no cover - every field is handled above
+
+
+def _callable(key: str, value: Any) -> Callable[..., Any] | None:
+    """``value`` itself, or the object a ``"package.module:name"`` string names, imported once
+    here so a typo fails at start-up rather than on the first admin request."""
+    if value is None:
+        return None
+    if callable(value):
+        resolved: Callable[..., Any] = value
+        return resolved
+    if not isinstance(value, str) or ":" not in value:
+        raise ConfigError(key, "must be a callable or a 'module:function' string")
+    module_name, _, attr_path = value.partition(":")
+    try:
+        found: Any = importlib.import_module(module_name)
+        for attr in attr_path.split("."):
+            found = getattr(found, attr)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ConfigError(key, f"cannot import {value!r}: {exc}") from exc
+    if not callable(found):
+        raise ConfigError(key, f"{value!r} is not callable")
+    return found  # type: ignore[no-any-return]
 
 
 def _duration(key: str, value: Any) -> timedelta:

@@ -58,6 +58,13 @@ class AccountConflict(StoreConflict):
         self.owner_public_id = owner_public_id
 
 
+class NotSignedIn(SocialAuthError):
+    """A page about the commenter's own accounts or data was asked for without a session."""
+
+    status = 401
+    code = "not_signed_in"
+
+
 class CommenterBlocked(SocialAuthError):
     """The commenter is blocked and may not sign in or comment."""
 
@@ -100,6 +107,17 @@ class ProviderError(SignInError):
         super().__init__(message)
         self.provider = provider
         self.status = status
+
+
+class GrantRefused(SocialAuthError):
+    """An authorization server served by this app (the ``dev`` provider's) refuses a request;
+    ``error`` is the OAuth error code it answers with."""
+
+    code = "grant_refused"
+
+    def __init__(self, error: str, description: str) -> None:
+        super().__init__(description)
+        self.error = error
 
 
 class InvalidInput(SocialAuthError):

@@ -75,6 +75,10 @@ def _wire_web(app: Flask) -> None:
     from . import session, views
 
     views.register(app)
+    if get_state(app).settings.admin_check is not None:
+        from . import admin
+
+        admin.register(app)
     app.after_request(session.after_request)
     app.add_template_global(login_block, "social_auth_login")
     app.add_template_global(session.take_draft, "social_auth_draft")
@@ -88,11 +92,12 @@ def login_block(next: str | None = None, draft_field: str | None = None) -> Mark
     ``next`` is where a sign-in returns (default: this page); ``draft_field`` names the host's
     comment textarea, whose text the block keeps across sign-in, sign-out and redirects.
     """
-    from . import session, views
+    from . import session
+    from .flow import safe_next
 
     state = get_state()
     here = request.full_path.rstrip("?") if request.query_string else request.path
-    target = views.safe_next(next, here)
+    target = safe_next(next, here)
     prefix = state.settings.url_prefix.rstrip("/")
     commenter = session.current_commenter
     provider_key = session.signed_in_provider()
@@ -103,13 +108,14 @@ def login_block(next: str | None = None, draft_field: str | None = None) -> Mark
         guest_values=_guest_values(commenter),
         providers=list(state.providers.values()),
         signed_in_with=provider.display_title if provider else provider_key,
-        login_url=lambda p: f"{prefix}/login/{p.instance_name}?"
-        + urlencode({"next": target, "popup": "1"}),
+        login_url=lambda p, popup="1": f"{prefix}/login/{p.instance_name}?"
+        + urlencode({"next": target, "popup": popup}),
         prefix=prefix,
         next=target,
         guest_enabled=state.settings.guest,
         draft_field=draft_field,
         csrf=session.csrf_token(),
+        notice=session.take_notice(),
         include_assets=_first_block(),
         titles={p.instance_name: p.display_title for p in state.providers.values()},
     )

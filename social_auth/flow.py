@@ -110,6 +110,10 @@ class FlowState:
     popup: bool = False
     draft: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
+    #: ``"connect"`` when a signed-in commenter asked to connect another account (then
+    #: ``commenter`` is their public id, so the callback links only for that same session).
+    intent: str = "sign_in"
+    commenter: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,8 @@ class SignInResult:
     next_path: str
     popup: bool
     draft: str | None
+    intent: str = "sign_in"
+    commenter: str | None = None
 
 
 def start(
@@ -140,8 +146,13 @@ def start(
     next_path: str | None = "/",
     popup: bool = False,
     draft: str | None = None,
+    connect_to: str | None = None,
 ) -> FlowStart:
-    """Begin a sign-in at ``provider``; may call the provider (OAuth 1.0a request token)."""
+    """Begin a sign-in at ``provider``; may call the provider (OAuth 1.0a request token).
+
+    ``connect_to`` is the public id of a signed-in commenter connecting another account: the
+    state records it, so only a callback in that commenter's session can link anything.
+    """
     code_verifier, nonce = new_secret(), new_secret()
     request = provider.authorization_request(redirect_uri, new_secret(), code_verifier, nonce)
     state = FlowState(
@@ -154,6 +165,8 @@ def start(
         popup=bool(popup),
         draft=draft or None,
         extra=dict(request.extra),
+        intent="connect" if connect_to else "sign_in",
+        commenter=connect_to or None,
     )
     cookie_value = settings.serializer().dumps(_dump(state))
     if len(cookie_value) > MAX_COOKIE_BYTES:
@@ -200,7 +213,15 @@ def finish(
         if flow is not None:  # signed by us: the commenter's own draft, whatever went wrong
             exc.next_path, exc.popup, exc.draft = flow.next_path, flow.popup, flow.draft
         raise
-    return SignInResult(provider.instance_name, profile, flow.next_path, flow.popup, flow.draft)
+    return SignInResult(
+        provider.instance_name,
+        profile,
+        flow.next_path,
+        flow.popup,
+        flow.draft,
+        flow.intent,
+        flow.commenter,
+    )
 
 
 def _check_state(
@@ -260,21 +281,22 @@ def _check_provider_answer(provider: Provider, params: Mapping[str, str]) -> Non
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def safe_next(value: str | None) -> str:
-    """``value`` if it is a path on this site, else ``"/"`` (never another host or a scheme)."""
+def safe_next(value: str | None, default: str = "/") -> str:
+    """``value`` if it is a path on this site, else ``default`` (never another host or a
+    scheme). The one check every redirect of the package goes through."""
     if not value or len(value) > MAX_NEXT_LENGTH or not value.startswith("/"):
-        return "/"
+        return default
     decoded = value
     for _ in range(3):  # also what a browser or proxy would make of encoded characters
         decoded = unquote(decoded)
     for candidate in (value, decoded):
         if _CONTROL.search(candidate) or "\\" in candidate:
-            return "/"
+            return default
         if candidate.startswith("//") or not candidate.startswith("/"):
-            return "/"
+            return default
         parts = urlsplit(candidate)
         if parts.scheme or parts.netloc:
-            return "/"
+            return default
     return value
 
 
@@ -289,6 +311,8 @@ def _dump(state: FlowState) -> dict[str, Any]:
         "popup": state.popup,
         "d": state.draft,
         "x": dict(state.extra),
+        "i": state.intent,
+        "c": state.commenter,
     }
 
 
@@ -305,6 +329,8 @@ def _load(data: Any) -> FlowState:
         popup=bool(data.get("popup")),
         draft=data.get("d") if isinstance(data.get("d"), str) else None,
         extra={str(k): str(v) for k, v in dict(data.get("x") or {}).items()},
+        intent="connect" if data.get("i") == "connect" else "sign_in",
+        commenter=str(data["c"]) if data.get("c") else None,
     )
 
 

@@ -7,7 +7,8 @@ revocation switch: sign-out, block, merge and erase bump it and every older cook
 anonymous.
 
 Other code calls: ``sign_in(response, commenter, identity)``, ``sign_out(response)``,
-``check_csrf()``, ``csrf_token()``, ``set_draft(response, text)``, ``take_draft()``.
+``check_csrf()``, ``csrf_token()``, ``set_draft(response, text)``, ``take_draft()``,
+``set_notice(response, code)``, ``take_notice()``.
 A ``response`` of ``None`` defers the cookie change to the end of the request.
 """
 
@@ -34,11 +35,23 @@ from .store import Commenter, Identity
 SESSION_COOKIE = "social_auth_session"
 CSRF_COOKIE = "social_auth_csrf"
 DRAFT_COOKIE = "social_auth_draft"
+NOTICE_COOKIE = "social_auth_notice"
 SESSION_SALT = "social-auth.session"
 CSRF_SALT = "social-auth.csrf"
 DRAFT_SALT = "social-auth.draft"
 #: A draft cookie lives long enough for a round trip to a provider, no longer.
 DRAFT_MAX_AGE = 15 * 60
+#: A notice is shown on the very next page, or not at all.
+NOTICE_MAX_AGE = 120
+#: What a notice cookie may say: only these codes, so a forged cookie can show nothing else.
+NOTICES = {
+    "cancelled": "Sign-in cancelled. Your comment is still here.",
+    "connect_cancelled": "Cancelled: nothing was connected.",
+    "connected": "The account is connected: you can sign in with it from now on.",
+    "disconnected": "The account is disconnected.",
+    "merged": "The two commenters are merged into this one.",
+    "claimed": "Your earlier guest comments are now part of this account.",
+}
 #: Browsers drop cookies over 4096 bytes; a draft that would not fit is not set.
 MAX_COOKIE_BYTES = 3800
 
@@ -441,3 +454,22 @@ def take_draft() -> str:
     except BadSignature:
         return ""
     return text if isinstance(text, str) else ""
+
+
+# -- one-time notices after a redirect ("Sign-in cancelled") ---------------------------------
+
+
+def set_notice(response: Response | None, code: str) -> None:
+    """Show the ``NOTICES[code]`` message on the next page that asks with ``take_notice``."""
+    if code not in NOTICES:
+        raise ValueError(f"unknown notice {code!r}")
+    _apply(response, NOTICE_COOKIE, lambda r: _set_cookie(r, NOTICE_COOKIE, code, NOTICE_MAX_AGE))
+
+
+def take_notice() -> str:
+    """The pending notice's text (once: the cookie is cleared), or ``""``."""
+    code = request.cookies.get(cookie_name(NOTICE_COOKIE))
+    if not code:
+        return ""
+    _apply(None, NOTICE_COOKIE, lambda r: _delete_cookie(r, NOTICE_COOKIE))
+    return NOTICES.get(code, "")

@@ -9,12 +9,15 @@ redirects on this site, ``wants_json()`` picks the error format, ``me_payload()`
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, cast, runtime_checkable
 
 from flask import (
     Blueprint,
     Flask,
+    abort,
+    after_this_request,
     current_app,
     g,
     jsonify,
@@ -24,13 +27,29 @@ from flask import (
     url_for,
 )
 from flask.wrappers import Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
+from . import flow, linking
 from .emails import email_key
-from .errors import InvalidInput, SocialAuthError
+from .errors import (
+    AccountConflict,
+    CommenterBlocked,
+    GrantRefused,
+    InvalidInput,
+    NotFound,
+    NotSignedIn,
+    SignInCancelled,
+    SignInError,
+    SocialAuthError,
+    StateMismatch,
+)
 from .extension import get_state
+
+# ``safe_next(value, default)``: one implementation of "a path on this site" for the package.
+from .flow import FlowSettings, SignInResult, SqlUsedStates, safe_next
 from .guest import (
     LinkInvalid,
     MagicLinks,
@@ -39,15 +58,19 @@ from .guest import (
     validate_guest,
     verification_email,
 )
+from .linking import LinkingPolicy
+from .provider import Profile, Provider
 from .ratelimit import RateLimiter
 from .session import (
     check_csrf,
     csrf_token,
     current_commenter,
     set_draft,
+    set_notice,
     sign_in,
     sign_out,
     signed_in_provider,
+    take_notice,
 )
 from .store import Commenter
 
@@ -73,15 +96,6 @@ class RateLimited(SocialAuthError):
 
 
 # -- helpers other modules call --------------------------------------------------------------
-
-
-def safe_next(value: str | None, default: str = "/") -> str:
-    """``value`` when it is a path on this site, else ``default``: never an open redirect."""
-    if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
-        return default
-    if any(ord(ch) < 32 or ch == "\\" for ch in value):
-        return default
-    return value
 
 
 def wants_json() -> bool:
@@ -235,6 +249,551 @@ def logout() -> BaseResponse:
     return _done()
 
 
+# -- sign-in: start, callback, connected accounts, self-service merge ------------------------
+# Everything a provider's answer touches says ``Referrer-Policy: no-referrer`` and loads nothing
+# from elsewhere: a code or state in the URL must never travel on in a Referer header.
+
+#: ``SocialAuthState.extras`` keys set by ``register``.
+FLOW_SETTINGS, LINKING_POLICY = "flow_settings", "linking_policy"
+MERGE_COOKIE, MERGE_SALT, MERGE_MAX_AGE = "social_auth_merge", "social-auth.merge-proof", 600
+
+
+def _redirect(location: str) -> Response:
+    # Flask builds it with ``app.response_class``: a Flask response, whatever the stub says.
+    return cast(Response, redirect(location))
+
+
+def _provider(name: str) -> Provider:
+    provider = get_state().providers.get(name)
+    if provider is None:
+        abort(404, description="There is no sign-in with that name on this site.")
+    return provider
+
+
+def _flow_settings() -> FlowSettings:
+    settings: FlowSettings = get_state().extras[FLOW_SETTINGS]
+    return settings
+
+
+def _policy() -> LinkingPolicy:
+    policy: LinkingPolicy = get_state().extras[LINKING_POLICY]
+    return policy
+
+
+def _prefix_path() -> str:
+    return get_state().settings.url_prefix
+
+
+def _short_cookie_name(base: str) -> str:
+    # Scoped to the prefix, so not ``__Host-``; ``__Secure-`` on https still keeps a page on
+    # plain http from planting one (a flow of the attacker's own: login CSRF).
+    return f"__Secure-{base}" if request.is_secure else base
+
+
+def _set_short_cookie(response: BaseResponse, base: str, value: str, max_age: int) -> None:
+    response.set_cookie(
+        _short_cookie_name(base),
+        value,
+        max_age=max_age,
+        path=_prefix_path(),
+        secure=request.is_secure,
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def _delete_short_cookie(response: BaseResponse, base: str) -> None:
+    response.delete_cookie(
+        _short_cookie_name(base),
+        path=_prefix_path(),
+        secure=request.is_secure,
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def _callback_url(provider: Provider) -> str:
+    return url_for("social_auth.callback", provider=provider.instance_name, _external=True)
+
+
+def _private(response: BaseResponse) -> BaseResponse:
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _posted_draft() -> str | None:
+    """The comment a JS-off form carried: ``draft``, or the field the block names."""
+    text = request.form.get("draft")
+    field = request.form.get("social_auth_draft_field", "")
+    if text is None and field and field not in ("csrf_token", "draft"):
+        text = request.form.get(field)
+    return text or None
+
+
+@bp.route("/login/<provider>", methods=["GET", "POST"])
+def login(provider: str) -> BaseResponse:
+    """Start a sign-in: GET from a popup or link, POST from a JS-off comment form (with its
+    draft, which comes back in the textarea afterwards)."""
+    chosen = _provider(provider)
+    next_path = safe_next(request.values.get("next"))
+    popup = request.args.get("popup") == "1"
+    draft = None
+    if request.method == "POST":
+        draft, popup = _posted_draft(), False
+        try:
+            # The draft lands in the commenter's textarea: only their own form may set it.
+            check_csrf()
+        except SocialAuthError as exc:
+            return _start_failed(exc, next_path, popup, draft)
+    return _start(chosen, next_path=next_path, popup=popup, draft=draft)
+
+
+def _start(
+    provider: Provider,
+    *,
+    next_path: str,
+    popup: bool,
+    draft: str | None,
+    connect_to: str | None = None,
+) -> BaseResponse:
+    try:
+        started = flow.start(
+            provider,
+            _callback_url(provider),
+            settings=_flow_settings(),
+            next_path=next_path,
+            popup=popup,
+            draft=draft,
+            connect_to=connect_to,
+        )
+    except SocialAuthError as exc:  # the provider is down, or the draft too long to carry
+        return _start_failed(exc, next_path, popup, draft)
+    response = _redirect(started.url)
+    _set_short_cookie(response, flow.COOKIE_NAME, started.cookie_value, flow.MAX_AGE)
+    return _private(response)
+
+
+def _start_failed(
+    error: SocialAuthError, next_path: str, popup: bool, draft: str | None
+) -> BaseResponse:
+    return _private(_failure(error, next_path, popup, draft))
+
+
+def _failure(
+    error: SocialAuthError, next_path: str, popup: bool, draft: str | None
+) -> Response:
+    """A failed sign-in: the popup tells the page, or a page explains and keeps the draft."""
+    status = error.status if 400 <= error.status < 600 else 400
+    if popup:
+        response = popup_result("error", error.message, next_path)
+    else:
+        title = "Sign-in failed" if status >= 500 else "Sign-in not possible"
+        response = _message_page(title, error.message, status, back_url=next_path, draft=draft)
+        if draft:
+            set_draft(response, draft)  # back in the textarea via "Back to where you were"
+    response.status_code = status
+    return response
+
+
+@bp.route("/callback/<provider>", methods=["GET", "POST"])
+def callback(provider: str) -> BaseResponse:
+    """Finish a sign-in (or a connection) started by ``login`` or ``connect``."""
+    after_this_request(_forget_flow)
+    chosen = _provider(provider)
+    cookie = request.cookies.get(_short_cookie_name(flow.COOKIE_NAME))
+    started = flow.peek(cookie, settings=_flow_settings())
+    params = {**request.args.to_dict(), **request.form.to_dict()}
+    try:
+        result = flow.finish(
+            chosen, cookie, params, _callback_url(chosen), settings=_flow_settings()
+        )
+    except SignInCancelled as exc:
+        connecting = started is not None and started.intent == "connect"
+        return _private(_cancelled(exc, connecting))
+    except SignInError as exc:
+        return _private(_failure(exc, exc.next_path, exc.popup, exc.draft))
+    if result.intent == "connect":
+        return _private(_finish_connect(result))
+    return _private(_finish_sign_in(result))
+
+
+def _forget_flow(response: Response) -> Response:
+    _delete_short_cookie(response, flow.COOKIE_NAME)
+    return response
+
+
+def _cancelled(error: SignInCancelled, connecting: bool) -> Response:
+    if error.popup:
+        return popup_result("cancelled", next_url=error.next_path)
+    response = _redirect(error.next_path)
+    if error.draft:
+        set_draft(response, error.draft)
+    set_notice(response, "connect_cancelled" if connecting else "cancelled")
+    return response
+
+
+def _blocked() -> CommenterBlocked:
+    return CommenterBlocked("This account is blocked from commenting on this site.")
+
+
+def _finish_sign_in(result: SignInResult) -> Response:
+    store = get_state().store
+    if _goes_to_a_blocked_commenter(result.profile):
+        return _failure(_blocked(), result.next_path, result.popup, result.draft)
+    try:
+        resolution = linking.resolve(result.profile, None, store, _policy())
+    except SocialAuthError as exc:
+        return _failure(exc, result.next_path, result.popup, result.draft)
+    if resolution.commenter.is_blocked:  # blocked in the meantime
+        return _failure(_blocked(), result.next_path, result.popup, result.draft)
+    if result.popup:
+        response = popup_result("signed-in", next_url=result.next_path)
+    else:
+        response = _redirect(result.next_path)
+        if result.draft:
+            set_draft(response, result.draft)
+    sign_in(response, resolution.commenter, resolution.identity)
+    return response
+
+
+def _goes_to_a_blocked_commenter(profile: Profile) -> bool:
+    """Whether ``linking.resolve`` would hand this sign-in to a blocked commenter: asked before
+    it runs, because it writes (a sign-in time, or a link by email) on its way."""
+    store, policy = get_state().store, _policy()
+    known = store.find_identity(profile.provider, profile.subject)
+    if known is not None:
+        owner = store.live_commenter(known.commenter_id)
+        return owner is not None and owner.is_blocked
+    if policy.link_by_verified_email and policy.trusts_email(profile) and profile.email:
+        target = store.find_verified_by_email(profile.email)
+        return target is not None and target.is_blocked
+    return False
+
+
+def _finish_connect(result: SignInResult) -> Response:
+    current = current_commenter
+    if not isinstance(current, Commenter) or current.public_id != result.commenter:
+        # Signed out, or someone else, since the connection started: link nothing.
+        mismatch = StateMismatch(
+            "This connection was started by another session; nothing was connected."
+        )
+        return _failure(mismatch, result.next_path, False, None)
+    store = get_state().store
+    try:
+        resolution = linking.resolve(result.profile, current, store, _policy())
+    except AccountConflict as exc:
+        return _conflict(current, exc, result.profile)
+    except SocialAuthError as exc:
+        return _failure(exc, result.next_path, False, None)
+    response = _redirect(result.next_path)
+    if resolution.outcome == "connected":
+        set_notice(response, "connected")
+    else:  # linking.resolve treats an unverified guest's connection as a plain sign-in
+        sign_in(response, resolution.commenter, resolution.identity)
+    return response
+
+
+def _conflict(current: Commenter, error: AccountConflict, profile: Profile) -> Response:
+    """The identity is someone else's. The commenter just signed in with it, so they proved
+    both: offer to merge that commenter into this one (nothing changes until they confirm)."""
+    owner = get_state().store.get_by_public_id(error.owner_public_id)
+    proof = None
+    if owner is not None and _mergeable(owner):
+        data = [current.id, current.session_version, owner.id, profile.provider, profile.subject]
+        proof = _merge_serializer().dumps(data)
+    response = _merge_page(current, owner, profile.provider, status=409)
+    if proof is not None:
+        _set_short_cookie(response, MERGE_COOKIE, proof, MERGE_MAX_AGE)
+    return response
+
+
+def _mergeable(owner: Commenter) -> bool:
+    # A blocked commenter merged into another would escape its block.
+    return owner.merged_into_id is None and not owner.is_erased and not owner.is_blocked
+
+
+def _merge_serializer() -> URLSafeTimedSerializer:
+    config = current_app.config
+    keys = [*(config.get("SECRET_KEY_FALLBACKS") or []), config["SECRET_KEY"]]
+    return URLSafeTimedSerializer(keys, salt=MERGE_SALT)
+
+
+def _merge_page(
+    current: Commenter, owner: Commenter | None, provider: str, *, status: int
+) -> Response:
+    state = get_state()
+    chosen = state.providers.get(provider)
+    title = chosen.display_title if chosen is not None else provider
+    preview = None
+    if owner is not None and _mergeable(owner):
+        preview = state.store.merge_preview(owner, current)
+    body = render_template(
+        "social_auth/merge.html",
+        provider_title=title,
+        owner=owner,
+        current=current,
+        preview=preview,
+        blocked=owner is not None and owner.is_blocked,
+        titles=_titles(),
+        csrf=csrf_token(),
+        prefix=_prefix_path().rstrip("/"),
+    )
+    response = current_app.response_class(body, status=status, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    return response
+
+
+def _merge_claim(current: Commenter) -> tuple[Commenter, str] | None:
+    """The commenter the pending merge proof names, if it is still valid for ``current``."""
+    raw = request.cookies.get(_short_cookie_name(MERGE_COOKIE))
+    if not raw:
+        return None
+    try:
+        data: Any = _merge_serializer().loads(raw, max_age=MERGE_MAX_AGE)
+        target_id, version, source_id, provider, subject = data
+    except (BadSignature, ValueError, TypeError):
+        return None
+    if (target_id, version) != (current.id, current.session_version):
+        return None  # another session's proof, or one from before a sign-out
+    store = get_state().store
+    identity = store.find_identity(str(provider), str(subject))
+    source = store.get(int(source_id))
+    if identity is None or source is None or identity.commenter_id != source.id:
+        return None  # the identity moved meanwhile: the proof is about someone else now
+    return source, str(provider)
+
+
+@bp.get("/merge")
+def merge_confirm() -> BaseResponse:
+    current = _require_commenter()
+    claim = _merge_claim(current)
+    if claim is None:
+        raise InvalidInput("merge", _NO_MERGE)
+    source, provider = claim
+    return _private(_merge_page(current, source, provider, status=200))
+
+
+_NO_MERGE = (
+    "There is nothing to merge: connect the other account again from your connected "
+    "accounts page, and confirm within ten minutes."
+)
+
+
+@bp.post("/merge")
+def merge() -> BaseResponse:
+    check_csrf()
+    current = _require_commenter()
+    claim = _merge_claim(current)
+    if claim is None or not _mergeable(claim[0]):
+        raise InvalidInput("merge", _NO_MERGE)
+    get_state().store.merge(claim[0], current, actor=f"commenter:{current.public_id}")
+    response = _redirect(url_for("social_auth.connections"))
+    _delete_short_cookie(response, MERGE_COOKIE)
+    set_notice(response, "merged")
+    return _private(response)
+
+
+def _require_commenter() -> Commenter:
+    commenter = current_commenter
+    if not isinstance(commenter, Commenter):
+        raise NotSignedIn("Sign in first: this page is about your own accounts.")
+    return commenter
+
+
+def _titles() -> dict[str, str]:
+    return {name: p.display_title for name, p in get_state().providers.items()}
+
+
+def connections_payload(commenter: Commenter) -> dict[str, Any]:
+    """The body of ``GET /auth/connections`` as JSON."""
+    state = get_state()
+    titles = _titles()
+    # The last way to sign in cannot be disconnected (a verified email counts: magic links).
+    methods = len(commenter.identities) + (1 if commenter.email_verified else 0)
+    guests = linking.claimable_guests(commenter, state.store, _policy())
+    return {
+        "identities": [
+            {
+                "id": i.id,
+                "provider": i.provider,
+                "title": titles.get(i.provider, i.provider),
+                "subject": i.subject,
+                "display_name": i.display_name,
+                "username": i.username,
+                "email": i.email,
+                "email_verified": i.email_verified,
+                "created_at": i.created_at.isoformat() if i.created_at else None,
+                "last_sign_in_at": i.last_sign_in_at.isoformat() if i.last_sign_in_at else None,
+                "can_disconnect": methods > 1,
+            }
+            for i in commenter.identities
+        ],
+        "providers": [{"provider": name, "title": title} for name, title in titles.items()],
+        "claimable_guests": [
+            {"id": g.public_id, "display_name": g.display_name, "email": g.email}
+            for g in guests
+        ],
+        "csrf_token": csrf_token(),
+    }
+
+
+@bp.get("/connections")
+def connections() -> BaseResponse:
+    commenter = _require_commenter()
+    payload = connections_payload(commenter)
+    if wants_json():
+        response = jsonify(payload)
+    else:
+        body = render_template(
+            "social_auth/connections.html",
+            commenter=commenter,
+            notice=take_notice(),
+            prefix=_prefix_path().rstrip("/"),
+            **payload,
+        )
+        response = current_app.response_class(body, mimetype="text/html")
+        response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    return _private(response)
+
+
+@bp.post("/connections/<provider>")
+def connect(provider: str) -> BaseResponse:
+    """Start connecting another account to the signed-in commenter (POST with CSRF only: a
+    link from another site cannot start one)."""
+    check_csrf()
+    commenter = _require_commenter()
+    chosen = _provider(provider)
+    if commenter.is_guest and not commenter.email_verified:
+        raise InvalidInput("provider", "Guests sign in with an account from the comment form.")
+    here = url_for("social_auth.connections")
+    return _start(chosen, next_path=here, popup=False, draft=None, connect_to=commenter.public_id)
+
+
+@bp.post("/connections/<int:identity_id>/disconnect")
+def disconnect(identity_id: int) -> BaseResponse:
+    check_csrf()
+    commenter = _require_commenter()
+    store = get_state().store
+    # Beyond a 64-bit key it names nothing, and the database driver would refuse the number.
+    identity = store.get_identity(identity_id) if identity_id < 2**63 else None
+    if identity is None or identity.commenter_id != commenter.id:
+        raise NotFound("You have no connected account with that id.")  # nor does it say whose
+    store.unlink(identity, actor=f"commenter:{commenter.public_id}")
+    response = _done(url_for("social_auth.connections"))
+    set_notice(None, "disconnected")
+    return _private(response)
+
+
+@bp.post("/claim/<public_id>")
+def claim(public_id: str) -> BaseResponse:
+    """Merge an unverified guest record with an email the commenter proved, when they ask."""
+    check_csrf()
+    commenter = _require_commenter()
+    store = get_state().store
+    guest_record = store.get_by_public_id(public_id)
+    if guest_record is None:
+        raise NotFound("There is no such guest record.")
+    linking.claim_guest(
+        commenter, guest_record, store, _policy(), actor=f"commenter:{commenter.public_id}"
+    )
+    response = _redirect(url_for("social_auth.connections"))
+    set_notice(response, "claimed")
+    return _private(response)
+
+
+# -- the dev provider's authorization server (only when it is enabled) -----------------------
+
+
+@runtime_checkable
+class LocalAuthorizationServer(Protocol):
+    """A provider that is its own authorization server inside the app (``dev``)."""
+
+    def authorize_request(self, params: Mapping[str, str], expected_redirect_uri: str) -> Any: ...
+    def approve(self, secret_key: str | bytes, request: Any, **fields: Any) -> str: ...
+    def cancel(self, request: Any) -> str: ...
+    def redeem(self, secret_key: str | bytes, form: Mapping[str, str]) -> dict[str, Any]: ...
+    def userinfo(self, secret_key: str | bytes, authorization: str | None) -> dict[str, Any]: ...
+
+
+dev_bp = Blueprint("social_auth_dev", __name__, template_folder="templates")
+
+
+def _dev_servers() -> dict[str, LocalAuthorizationServer]:
+    return {
+        name: p
+        for name, p in get_state().providers.items()
+        if isinstance(p, LocalAuthorizationServer)
+    }
+
+
+def _dev_authorize_request() -> tuple[LocalAuthorizationServer, Any]:
+    # Its callback must be one of ours exactly: the redirect_uri picks the instance.
+    wanted = request.args.get("redirect_uri", "")
+    servers = _dev_servers()
+    for name, server in servers.items():
+        callback = url_for("social_auth.callback", provider=name, _external=True)
+        if callback == wanted:
+            return server, server.authorize_request(request.args, callback)
+    server = next(iter(servers.values()))
+    return server, server.authorize_request(request.args, "")  # raises: unknown redirect_uri
+
+
+@dev_bp.errorhandler(GrantRefused)
+def _dev_refused(error: GrantRefused) -> BaseResponse:
+    if request.endpoint == "social_auth_dev.authorize_page" or request.endpoint == (
+        "social_auth_dev.authorize"
+    ):
+        return _message_page("Sign-in request refused", f"{error.message} ({error.error}).", 400)
+    response = jsonify(error=error.error, error_description=error.message)
+    response.status_code = 401 if error.error == "invalid_token" else 400
+    return response
+
+
+def _dev_page(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    return response
+
+
+@dev_bp.get("/authorize")
+def authorize_page() -> BaseResponse:
+    _dev_authorize_request()
+    body = render_template("social_auth/dev_authorize.html", csrf=csrf_token())
+    return _private(_dev_page(current_app.response_class(body, mimetype="text/html")))
+
+
+@dev_bp.post("/authorize")
+def authorize() -> BaseResponse:
+    check_csrf()
+    server, req = _dev_authorize_request()
+    if request.form.get("action") == "cancel":
+        return _private(_redirect(server.cancel(req)))
+    url = server.approve(
+        current_app.config["SECRET_KEY"],
+        req,
+        subject=(request.form.get("subject") or "").strip(),
+        name=(request.form.get("name") or "").strip(),
+        email=(request.form.get("email") or "").strip() or None,
+        email_verified=request.form.get("email_verified") == "on",
+    )
+    return _private(_redirect(url))
+
+
+@dev_bp.post("/token")
+def token() -> BaseResponse:
+    server = next(iter(_dev_servers().values()))
+    response = jsonify(server.redeem(current_app.config["SECRET_KEY"], request.form.to_dict()))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@dev_bp.get("/userinfo")
+def userinfo() -> BaseResponse:
+    server = next(iter(_dev_servers().values()))
+    secret = current_app.config["SECRET_KEY"]
+    return jsonify(server.userinfo(secret, request.headers.get("Authorization")))
+
+
 @bp.post("/email/start")
 def email_start() -> BaseResponse:
     check_csrf()
@@ -337,15 +896,97 @@ def verify_email_confirm(token: str) -> BaseResponse:
     return _done()
 
 
+# -- privacy: what is kept, self-service export and erasure --------------------------------
+
+
+def export_data(commenter: Commenter) -> dict[str, Any]:
+    """Everything held about ``commenter``: the store's record plus, under ``"host"``, what
+    ``SOCIAL_AUTH_EXPORT_HOOK`` returns (the host's comments, for example)."""
+    state = get_state()
+    data = state.store.export(commenter)
+    hook = state.settings.export_hook
+    if hook is not None:
+        data["host"] = hook(commenter)
+    return data
+
+
+def _own_commenter() -> Commenter:
+    commenter = current_commenter
+    if not isinstance(commenter, Commenter):
+        raise NotSignedIn(
+            "You are not signed in: sign in (or comment as a guest) in this browser first."
+        )
+    return commenter
+
+
+@bp.get("/privacy")
+def privacy() -> str:
+    state = get_state()
+    return render_template(
+        "social_auth/privacy.html",
+        providers=list(state.providers.values()),
+        guest_enabled=state.settings.guest,
+        commenter=current_commenter,
+        csrf=csrf_token(),
+    )
+
+
+@bp.post("/me/export")
+def export_me() -> Response:
+    check_csrf()
+    commenter = _own_commenter()
+    body = json.dumps(export_data(commenter), indent=2, sort_keys=True, default=str)
+    response = current_app.response_class(body, mimetype="application/json")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="comment-data-{commenter.public_id}.json"'
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/me/erase")
+def erase_me_confirm() -> str:
+    return render_template(
+        "social_auth/erase_confirm.html",
+        commenter=_own_commenter(),
+        csrf=csrf_token(),
+        next=safe_next(request.args.get("next")),
+    )
+
+
+@bp.post("/me/erase")
+def erase_me() -> BaseResponse:
+    check_csrf()
+    commenter = _own_commenter()
+    get_state().store.erase(commenter, actor="commenter")
+    # The erase bumped the session version, so every copy of the cookie is anonymous already;
+    # signing out clears this browser's copy and rotates its CSRF secret as well.
+    sign_out(None)
+    message = "Your personal data was erased and you were signed out everywhere."
+    if wants_json():
+        return jsonify({"erased": True, "message": message})
+    # The confirmation form posts to ``?next=…``, which the page links back to.
+    return _message_page("Your data was erased", message, 200)
+
+
 # -- errors ----------------------------------------------------------------------------------
 
 
-def _message_page(title: str, message: str, status: int) -> Response:
+def _message_page(
+    title: str,
+    message: str,
+    status: int,
+    *,
+    back_url: str | None = None,
+    draft: str | None = None,
+) -> Response:
     body = render_template(
         "social_auth/message.html",
         title=title,
         message=message,
-        back_url=safe_next(request.args.get("next"), "/"),
+        back_url=safe_next(back_url or request.args.get("next"), "/"),
+        # Shown when it could not be carried back (too long, or the form's token was stale).
+        draft=draft,
     )
     return current_app.response_class(body, status=status, mimetype="text/html")
 
@@ -382,7 +1023,26 @@ def _http_error(error: HTTPException) -> Response | HTTPException:
 
 def register(app: Flask) -> None:
     """Mount the blueprint at ``SOCIAL_AUTH_URL_PREFIX`` and route our errors."""
-    prefix = get_state(app).settings.url_prefix
+    state = get_state(app)
+    prefix = state.settings.url_prefix
+    keys = app.config.get("SECRET_KEY_FALLBACKS") or ()
+    # Built once per app: the replay guard lives in the store's database, so a state used at
+    # one worker is refused at every other.
+    state.extras[FLOW_SETTINGS] = FlowSettings(
+        secret_key=app.config["SECRET_KEY"],
+        used_states=SqlUsedStates(state.store.engine),
+        fallbacks=tuple(keys),
+    )
+    state.extras[LINKING_POLICY] = LinkingPolicy.from_providers(
+        state.providers, link_by_verified_email=state.settings.link_by_verified_email
+    )
     app.register_blueprint(bp, url_prefix=prefix)
+    if any(isinstance(p, LocalAuthorizationServer) for p in state.providers.values()):
+        logging.getLogger("social_auth").warning(
+            "The dev sign-in pages are mounted at %s/dev/: anyone can sign in as anyone. "
+            "Never in production.",
+            prefix.rstrip("/"),
+        )
+        app.register_blueprint(dev_bp, url_prefix=prefix.rstrip("/") + "/dev")
     app.register_error_handler(SocialAuthError, handle_error)
     app.register_error_handler(HTTPException, _http_error)

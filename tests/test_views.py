@@ -55,7 +55,9 @@ def test_me_for_a_signed_in_commenter_has_the_documented_shape(app: Flask):
 def test_the_block_for_an_anonymous_visitor_lists_icons_and_guest_fields(app: Flask):
     html = app.test_client().get("/page?x=1").get_data(as_text=True)
     assert "Fill in your details below or click an icon to log in" in html
-    assert 'href="/auth/login/fakebook?next=%2Fpage%3Fx%3D1&amp;popup=1"' in html
+    # A button of the host's form: it posts the draft without JS; the script opens the popup.
+    assert 'formaction="/auth/login/fakebook?next=%2Fpage%3Fx%3D1&amp;popup=0"' in html
+    assert 'data-popup-url="/auth/login/fakebook?next=%2Fpage%3Fx%3D1&amp;popup=1"' in html
     assert "<svg" in html  # Fakebook's inline icon
     assert re.search(r'sa-letter" aria-hidden="true">L<', html)  # Letterbox has no icon
     assert "Log in with Letterbox" in html and 'name="email"' in html

@@ -21,6 +21,10 @@ class Comment(Base):
     post_slug: Mapped[str] = mapped_column(String(200), index=True)
     #: ``current_commenter.public_id``: stable, opaque, shown by ``/auth/me``.
     commenter_id: Mapped[str] = mapped_column(String(32), index=True)
+    #: The public id the comment was written as. ``commenter_id`` follows merges (and undone
+    #: merges) of that commenter; this stays, so an undo knows which comments go back.
+    original_commenter_id: Mapped[str | None] = mapped_column(String(32))
+    #: Empty once the commenter erased their data: the page says "deleted commenter".
     author_name: Mapped[str] = mapped_column(String(200))
     author_website: Mapped[str | None] = mapped_column(String(500))
     avatar_url: Mapped[str | None] = mapped_column(String(1000))

@@ -87,8 +87,9 @@ class Commenter(Base):
     blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     session_version: Mapped[int] = mapped_column(Integer, default=1)
+    #: Indexed: every commenter delete checks this foreign key, and undo looks merges up by it.
     merged_into_id: Mapped[int | None] = mapped_column(
-        IdType, ForeignKey("social_auth_commenter.id", ondelete="SET NULL")
+        IdType, ForeignKey("social_auth_commenter.id", ondelete="SET NULL"), index=True
     )
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -9,13 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask, redirect, request
+from flask import Flask
 from werkzeug.serving import make_server
 
 from examples.blog import create_app
-from social_auth.session import sign_in
-from social_auth.testing import make_commenter
-from social_auth.views import popup_result, safe_next
+from providers.dev import Dev
 from tests.conftest import missing_part
 from tests.webapp import Fakebook, Letterbox, RecordingMailer
 
@@ -33,27 +31,12 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
 
-def add_test_login_routes(app: Flask) -> None:
-    """Stand-ins for the providers' login URLs: Fakebook signs in, Letterbox cancels."""
-
-    @app.get("/auth/login/<provider>")
-    def test_login(provider: str) -> Any:
-        popup = request.args.get("popup") == "1"
-        next_url = safe_next(request.args.get("next"))
-        if provider == "fakebook":
-            commenter = make_commenter(
-                app, display_name="Jane Fakebook", provider="fakebook", subject="jane"
-            )
-            if popup:
-                response = popup_result("signed-in", next_url=next_url)
-                sign_in(response, commenter, commenter.identities[0])
-                return response
-            response = redirect(next_url)
-            sign_in(response, commenter, commenter.identities[0])
-            return response
-        if popup:
-            return popup_result("cancelled", next_url=next_url)
-        return redirect(next_url)
+def dev_sign_in(page: Any, subject: str, name: str, email: str = "") -> None:
+    """Fill the dev provider's page and press "Sign in"."""
+    page.fill("#subject", subject)
+    page.fill("#name", name)
+    page.fill("#email", email)
+    page.get_by_role("button", name="Sign in").click()
 
 
 @pytest.fixture(scope="session")
@@ -64,12 +47,14 @@ def blog_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flas
             "SECRET_KEY": "browser-tests",
             "SOCIAL_AUTH_DATABASE_URI": f"sqlite:///{folder / 'auth.sqlite3'}",
             "BLOG_DATABASE_URI": f"sqlite:///{folder / 'blog.sqlite3'}",
-            "BLOG_PROVIDER_ADAPTERS": [Fakebook, Letterbox],
+            "BLOG_PROVIDER_ADAPTERS": [Fakebook, Letterbox, Dev],
             "SOCIAL_AUTH_PROVIDERS": {"fakebook": {}, "letterbox": {}},
+            # Sign-ins go through the real /auth/login and /auth/callback routes and the dev
+            # provider's pages, served by this same threaded server.
+            "SOCIAL_AUTH_DEV_PROVIDER": True,
             "SOCIAL_AUTH_MAILER": RecordingMailer(),
         }
     )
-    add_test_login_routes(app)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -9,7 +9,7 @@ from flask import Flask
 from playwright.sync_api import expect
 
 from social_auth.testing import make_commenter, session_cookie
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import dev_sign_in, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -55,20 +55,24 @@ def test_a_signed_in_commenter_sees_their_account_and_logs_out(
     assert not page.locator(".sa-signed").is_visible()
 
 
-def test_a_draft_survives_a_cancelled_sign_in(context: Any):
+def test_a_draft_survives_a_sign_in_cancelled_at_the_provider(context: Any):
     page = context.new_page()
     page.goto(POST)
     screenshot(page, "post-page-anonymous.png")
     page.fill("#comment", "Do not lose me")
     with page.expect_popup() as popup_info:
-        page.get_by_role("link", name="Log in with Letterbox").click()
-    assert "/auth/login/letterbox" in popup_info.value.url
-    page.get_by_text("Sign-in cancelled").wait_for()
+        page.get_by_role("button", name="Log in with Dev sign-in").click()
+    popup = popup_info.value
+    popup.get_by_role("button", name="Cancel").wait_for()
+    assert "/auth/dev/authorize?" in popup.url
+    screenshot(popup, "dev-provider-page.png")
+    popup.get_by_role("button", name="Cancel").click()
+    page.get_by_text("Sign-in cancelled. Your comment is still here.").wait_for()
     assert page.input_value("#comment") == "Do not lose me"
     assert page.locator(".sa-choose").is_visible()
 
 
-def test_a_popup_sign_in_refreshes_the_block_without_reloading(context: Any):
+def test_a_popup_sign_in_through_dev_refreshes_the_block_without_reloading(context: Any):
     page = context.new_page()
     page.goto(POST)
     page.evaluate(
@@ -82,33 +86,39 @@ def test_a_popup_sign_in_refreshes_the_block_without_reloading(context: Any):
     )
     page.fill("#comment", "Written before signing in")
     with page.expect_popup() as popup_info:
-        page.get_by_role("link", name="Log in with Fakebook").click()
-    assert "/auth/login/fakebook" in popup_info.value.url
-    page.get_by_text("You are commenting using your Fakebook account.").wait_for()
+        page.get_by_role("button", name="Log in with Dev sign-in").click()
+    popup = popup_info.value
+    assert "Connecting to Dev sign-in\u2026" in page.evaluate("window.statusLog")
+    dev_sign_in(popup, "popup-jane", "Jane Popup")
+    page.get_by_text("You are commenting using your Dev sign-in account.").wait_for()
+    for _ in range(50):  # the popup closes itself after telling the page
+        if popup.is_closed():
+            break
+        page.wait_for_timeout(100)
+    assert popup.is_closed()
     assert page.evaluate("window.notReloaded") is True
-    assert "Connecting to Fakebook\u2026" in page.evaluate("window.statusLog")
+    assert page.locator(".sa-name").inner_text() == "Jane Popup"
     assert page.input_value("#comment") == "Written before signing in"
+    screenshot(page, "post-page-after-popup-sign-in.png")
     page.click("button.submit")
     page.wait_for_url(f"**{POST}#comment-*")
     posted = page.locator("li.comment", has_text="Written before signing in")
-    assert "via Fakebook" in posted.inner_text()
+    assert "via Dev sign-in" in posted.inner_text()
     assert page.input_value("#comment") == ""  # posted, so no longer a draft
     assert posted.locator(".awaiting").count() == 0
 
 
-def test_a_blocked_popup_falls_back_to_a_redirect_and_keeps_the_draft(context: Any):
+def test_a_blocked_popup_falls_back_to_a_full_page_sign_in_and_keeps_the_draft(context: Any):
     page = context.new_page()
     page.add_init_script("window.open = function () { return null; };")
     page.goto(POST)
     page.fill("#comment", "Survives the redirect")
-    visited: list[str] = []
-    page.on("request", lambda r: visited.append(r.url))
-    page.get_by_role("link", name="Log in with Fakebook").click()
-    page.get_by_text("You are commenting using your Fakebook account.").wait_for()
-    assert page.url.endswith(POST)
-    assert any("/auth/login/fakebook?" in u and "popup=0" in u for u in visited)
+    page.get_by_role("button", name="Log in with Dev sign-in").click()
+    page.wait_for_url("**/auth/dev/authorize?**")
     assert len(context.pages) == 1
-    # The script restores the draft once the page has loaded: wait for it, do not race it.
+    dev_sign_in(page, "redirect-ruth", "Ruth Redirect")
+    page.get_by_text("You are commenting using your Dev sign-in account.").wait_for()
+    assert page.url.endswith(POST)
     expect(page.locator("#comment")).to_have_value("Survives the redirect")
 
 
@@ -123,32 +133,33 @@ def test_messages_from_other_windows_are_ignored(context: Any):
     assert page.locator(".sa-status").inner_text() == ""
 
 
-def test_without_javascript_log_out_still_works_and_keeps_the_draft(
+def test_without_javascript_sign_in_and_log_out_work_and_keep_the_draft(
     browser: Any, blog_server: tuple[Flask, str]
 ):
-    app, base = blog_server
+    _, base = blog_server
     context = browser.new_context(base_url=base, java_script_enabled=False)
     try:
-        commenter = make_commenter(app, display_name="No Script", provider="fakebook")
-        name, value = session_cookie(app, commenter, provider="fakebook")
-        context.add_cookies([{"name": name, "value": value, "url": base}])
         page = context.new_page()
         page.goto(POST)
-        assert "You are commenting using your Fakebook account." in page.inner_text(".sa-block")
         page.fill("#comment", "Typed with scripts off")
+        # The icon is a button of the comment form: it posts the draft with the sign-in.
+        page.get_by_role("button", name="Log in with Dev sign-in").click()
+        page.wait_for_url("**/auth/dev/authorize?**")
+        dev_sign_in(page, "noscript-nina", "No Script")
+        page.wait_for_url(f"**{POST}")
+        assert "You are commenting using your Dev sign-in account." in page.inner_text(".sa-block")
+        assert page.input_value("#comment") == "Typed with scripts off"
         page.get_by_role("button", name="Log Out").click()
         page.wait_for_load_state()
         assert page.locator(".sa-choose").is_visible()
         assert page.input_value("#comment") == "Typed with scripts off"
-        # The provider links are plain links that work without the popup script too.
-        href = page.get_by_role("link", name="Log in with Fakebook").get_attribute("href")
-        assert href == f"/auth/login/fakebook?next=%2Fposts%2F{POST.rsplit('/', 1)[1]}&popup=1"
     finally:
         context.close()
 
 
 def test_the_popup_page_opened_without_an_opener_goes_back_to_next(context: Any):
     page = context.new_page()
-    page.goto(f"/auth/login/letterbox?next={POST}&popup=1")
+    page.goto(f"/auth/login/dev?next={POST}&popup=1")
+    page.get_by_role("button", name="Cancel").click()
     page.wait_for_url(f"**{POST}")
     assert page.locator(".sa-choose").is_visible()

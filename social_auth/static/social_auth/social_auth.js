@@ -50,46 +50,54 @@
 
   Block.prototype.onClick = function (ev) {
     var target = ev.target;
-    var link = target.closest("a.sa-provider");
-    if (link) { ev.preventDefault(); this.open(link); return; }
+    var button = target.closest(".sa-provider");
+    if (button) { ev.preventDefault(); this.open(button); return; }
     if (target.closest(".sa-logout")) { ev.preventDefault(); this.logout(); return; }
     if (target.closest(".sa-change")) {
       ev.preventDefault();
       var choose = this.$(".sa-choose");
       choose.hidden = !choose.hidden;
-      if (!choose.hidden) { var first = this.$("a.sa-provider"); if (first) first.focus(); }
+      if (!choose.hidden) { var first = this.$(".sa-provider"); if (first) first.focus(); }
     }
   };
 
-  Block.prototype.open = function (link) {
+  Block.prototype.open = function (button) {
     this.saveDraft();  // in case the page is left or reloaded while the popup is open
+    var href = button.getAttribute("data-popup-url");
     var w = 520, h = 640;
     var left = window.screenX + Math.max(0, (window.outerWidth - w) / 2);
     var top = window.screenY + Math.max(0, (window.outerHeight - h) / 2);
     var popup = null;
     try {
-      popup = window.open(link.href, "social-auth-login",
+      popup = window.open(href, "social-auth-login",
         "popup=yes,width=" + w + ",height=" + h + ",left=" + left + ",top=" + top);
     } catch (e) { popup = null; }
     if (!popup || popup.closed) {
-      // Blocked: the same URL as a full-page sign-in; the draft waits in sessionStorage.
-      var url = new URL(link.href, location.href);
+      // Blocked: a full-page sign-in. Posting the form carries the draft to the server, which
+      // keeps it with the sign-in and puts it back in the textarea afterwards.
+      if (this.form && this.form.requestSubmit) { this.form.requestSubmit(button); return; }
+      var url = new URL(href, location.href);
       url.searchParams.set("popup", "0");
       location.assign(url.toString());
       return;
     }
     this.popup = popup;
-    this.status("Connecting to " + link.getAttribute("data-title") + "\u2026");
+    this.status("Connecting to " + button.getAttribute("data-title") + "\u2026");
     var self = this;
     clearInterval(this.timer);
     this.timer = setInterval(function () {
       if (popup.closed) {
         clearInterval(self.timer);
-        if (self.popup === popup) {
-          // Closed without a word (closed by hand, or a proxy changed the origin): ask the
-          // server instead of guessing.
-          self.popup = null; self.status(""); self.clearDraft(); self.refresh(true);
-        }
+        // The popup posts its message and closes at once: the message may still be queued
+        // when the window is already seen closed, so wait a moment before deciding it said
+        // nothing.
+        setTimeout(function () {
+          if (self.popup === popup) {
+            // Closed without a word (closed by hand, or a proxy changed the origin): ask the
+            // server instead of guessing.
+            self.popup = null; self.status(""); self.clearDraft(); self.refresh(true);
+          }
+        }, 1000);
       }
     }, 400);
   };

@@ -1,0 +1,226 @@
+"""The site owner's side of the example blog.
+
+- An admin login (password from ``BLOG_ADMIN_PASSWORD``; in debug a random one is printed),
+  kept in the blog's own Flask session.
+- The hooks Flask-Social-Auth's admin calls: ``is_site_owner`` (``SOCIAL_AUTH_ADMIN_CHECK``),
+  ``owner_name`` (``SOCIAL_AUTH_ADMIN_ACTOR``), ``count_comments``
+  (``SOCIAL_AUTH_COMMENT_COUNT``) and ``export_comments`` (``SOCIAL_AUTH_EXPORT_HOOK``).
+- Moderation of pending comments at ``/admin``.
+- Comments that follow their commenter: merges and undone merges re-point them, an erasure
+  anonymises them (signal receivers, connected per app).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Any
+
+import click
+from flask import Flask, current_app, redirect, render_template, request, session, url_for
+from flask.wrappers import Response
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.wrappers import Response as BaseResponse
+
+from social_auth import (
+    Commenter,
+    IdentityStore,
+    SocialAuthError,
+    commenter_erased,
+    commenters_merged,
+    commenters_unmerged,
+    get_state,
+)
+from social_auth.session import check_csrf
+from social_auth.views import safe_next
+
+from .models import APPROVED, PENDING, Comment
+
+SESSION_KEY = "blog_admin"
+#: Password attempts allowed per client address per 15 minutes.
+LOGIN_LIMIT, LOGIN_WINDOW = 10, 15 * 60
+
+
+class LoginRefused(SocialAuthError):
+    status = 403
+    code = "admin_login_refused"
+
+
+# -- hooks named in the Flask-Social-Auth config ---------------------------------------------
+
+
+def is_site_owner() -> bool:
+    """``SOCIAL_AUTH_ADMIN_CHECK``: this browser logged in with the admin password."""
+    return session.get(SESSION_KEY) is True
+
+
+def owner_name() -> str:
+    """``SOCIAL_AUTH_ADMIN_ACTOR``: the audit log says ``admin:site-owner``."""
+    return "site-owner"
+
+
+def _sessions() -> sessionmaker[Session]:
+    sessions: sessionmaker[Session] = current_app.extensions["blog_sessions"]
+    return sessions
+
+
+def count_comments(commenter: Commenter) -> int:
+    """``SOCIAL_AUTH_COMMENT_COUNT``: comments the blog holds for the commenter."""
+    with _sessions()() as s:
+        query = select(func.count(Comment.id)).where(Comment.commenter_id == commenter.public_id)
+        return s.scalar(query) or 0
+
+
+def export_comments(commenter: Commenter) -> dict[str, Any]:
+    """``SOCIAL_AUTH_EXPORT_HOOK``: the blog's part of a data export."""
+    with _sessions()() as s:
+        rows = s.scalars(
+            select(Comment).where(Comment.commenter_id == commenter.public_id).order_by(Comment.id)
+        )
+        return {
+            "comments": [
+                {
+                    "post": c.post_slug,
+                    "body": c.body,
+                    "status": c.status,
+                    "author_name": c.author_name,
+                    "author_website": c.author_website,
+                    "created_at": c.created_at.isoformat(),
+                }
+                for c in rows
+            ]
+        }
+
+
+# -- comments follow merges and erasures -----------------------------------------------------
+
+
+def follow_commenters(app: Flask, sessions: sessionmaker[Session]) -> None:
+    """Keep the blog's ``commenter_id`` on the live commenter, and anonymise erased ones."""
+    store = get_state(app).store
+
+    def merged(_store: IdentityStore, *, source: Commenter, **_: Any) -> None:
+        repoint(store, sessions, source.public_id)
+
+    def unmerged(_store: IdentityStore, *, target: Commenter, **_: Any) -> None:
+        repoint(store, sessions, target.public_id)
+
+    def erased(_store: IdentityStore, *, commenter: Commenter, **_: Any) -> None:
+        anonymise(sessions, commenter.public_id)
+
+    # Connected for this app's store only: tests build many apps in one process.
+    commenters_merged.connect(merged, sender=store)
+    commenters_unmerged.connect(unmerged, sender=store)
+    commenter_erased.connect(erased, sender=store)
+    # Blinker holds receivers weakly; the app keeps them alive exactly as long as itself.
+    app.extensions["blog_signal_receivers"] = (merged, unmerged, erased)
+
+
+def repoint(store: IdentityStore, sessions: sessionmaker[Session], public_id: str) -> None:
+    """Give every comment now under ``public_id`` to the live owner of the commenter it was
+    written as: after a merge that is the target, after an undone merge the source again."""
+    owners: dict[str, str] = {}
+    with sessions() as s, s.begin():
+        for comment in s.scalars(select(Comment).where(Comment.commenter_id == public_id)):
+            origin = comment.original_commenter_id or comment.commenter_id
+            if origin not in owners:
+                owners[origin] = _live_public_id(store, origin)
+            comment.commenter_id = owners[origin]
+
+
+def _live_public_id(store: IdentityStore, public_id: str) -> str:
+    written_as = store.get_by_public_id(public_id)
+    live = store.live_commenter(written_as.id) if written_as is not None else None
+    return live.public_id if live is not None else public_id
+
+
+def anonymise(sessions: sessionmaker[Session], public_id: str) -> None:
+    """The text stays; who wrote it goes. The page then says "deleted commenter"."""
+    with sessions() as s, s.begin():
+        s.execute(
+            update(Comment)
+            .where(Comment.commenter_id == public_id)
+            .values(author_name="", author_website=None, avatar_url=None, provider=None)
+        )
+
+
+# -- login and moderation --------------------------------------------------------------------
+
+
+def configure_password(app: Flask) -> None:
+    """Without ``BLOG_ADMIN_PASSWORD`` the login is off, except in debug, where a random
+    password is made and printed once so the admin pages can be tried by hand."""
+    if not app.config.get("BLOG_ADMIN_PASSWORD") and app.debug:
+        app.config["BLOG_ADMIN_PASSWORD"] = secrets.token_urlsafe(12)
+        click.echo(
+            f" * Blog admin password (debug only): {app.config['BLOG_ADMIN_PASSWORD']}  "
+            "(set BLOG_ADMIN_PASSWORD to choose one)",
+            err=True,
+        )
+
+
+def register_admin(app: Flask, sessions: sessionmaker[Session]) -> None:
+    @app.get("/admin/login")
+    def admin_login() -> str:
+        return render_template(
+            "admin/login.html",
+            enabled=bool(app.config.get("BLOG_ADMIN_PASSWORD")),
+            next=safe_next(request.args.get("next"), url_for("admin_home")),
+        )
+
+    @app.post("/admin/login")
+    def admin_login_post() -> BaseResponse | tuple[str, int]:
+        check_csrf()
+        _limit_attempts()
+        expected = app.config.get("BLOG_ADMIN_PASSWORD") or ""
+        given = request.form.get("password", "")
+        next_url = safe_next(request.form.get("next"), url_for("admin_home"))
+        if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+            page = render_template("admin/login.html", enabled=bool(expected), next=next_url,
+                                   error="That is not the admin password.")
+            return page, 403
+        session.clear()  # nothing from before the login carries over
+        session[SESSION_KEY] = True
+        return redirect(next_url, 303)
+
+    @app.post("/admin/logout")
+    def admin_logout() -> BaseResponse:
+        check_csrf()
+        session.pop(SESSION_KEY, None)
+        return redirect(url_for("index"), 303)
+
+    @app.get("/admin")
+    def admin_home() -> BaseResponse | str:
+        if not is_site_owner():
+            return redirect(url_for("admin_login", next=request.path))
+        with sessions() as s:
+            pending = list(s.scalars(
+                select(Comment).where(Comment.status == PENDING).order_by(Comment.id)
+            ))
+        return render_template("admin/moderation.html", pending=pending)
+
+    @app.post("/admin/comments/<int:comment_id>/approve")
+    def admin_approve(comment_id: int) -> BaseResponse:
+        if not is_site_owner():
+            raise LoginRefused("Log in as the site owner first.")
+        check_csrf()
+        with sessions() as s, s.begin():
+            comment = s.get(Comment, comment_id)
+            if comment is not None:
+                comment.status = APPROVED
+        return redirect(url_for("admin_home"), 303)
+
+    @app.after_request
+    def no_framing(response: Response) -> Response:
+        if request.path == "/admin" or request.path.startswith("/admin/"):
+            response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+            response.headers["X-Frame-Options"] = "DENY"
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+def _limit_attempts() -> None:
+    limiter = get_state().extras["rate_limiter"]
+    if not limiter.hit(f"blog-admin:{request.remote_addr}", LOGIN_LIMIT, LOGIN_WINDOW):
+        raise LoginRefused("Too many password attempts; wait a few minutes and try again.")
