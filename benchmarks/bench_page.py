@@ -247,7 +247,7 @@ def run(ctx: Context) -> None:
             fns["fl_pg_bare"] = wsgi_call(pg_login, "/bench/bare", pg_login_cookie)
             fns["fl_pg_page"] = wsgi_call(pg_login, "/bench/page", pg_login_cookie)
 
-        t = interleave(fns, rounds=ctx.rounds(30), calls=ctx.calls(150), warmup=2)
+        t = interleave(fns, rounds=ctx.rounds(50), calls=ctx.calls(120), warmup=2)
         anonymous = ratio_of("anonymous/bare", t["anonymous"], t["bare"])
         signed = ratio_of("signed-in/bare", t["signed_in"], t["bare_cookie"])
         signed_vs_plain = ratio_of("signed-in/bare without cookie", t["signed_in"], t["bare"])
