@@ -249,12 +249,12 @@ def after_request(response: Response) -> Response:
 
 
 def _vary_on_cookie(response: Response) -> None:
-    # What ``response.vary.add("Cookie")`` does, without parsing the header into a set.
-    vary = response.headers.get("Vary")
-    if not vary:
-        response.headers["Vary"] = "Cookie"
-    elif not any(v.strip().lower() == "cookie" for v in vary.split(",")):
-        response.headers["Vary"] = f"{vary}, Cookie"
+    # What ``response.vary.add("Cookie")`` does, without parsing the header into a set (and
+    # without ``headers.get``, which raises and catches a KeyError when there is none).
+    headers = response.headers
+    values = headers.getlist("Vary")
+    if not any(v.strip().lower() in ("cookie", "*") for value in values for v in value.split(",")):
+        headers.add("Vary", "Cookie")
 
 
 # -- current commenter -----------------------------------------------------------------------

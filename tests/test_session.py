@@ -244,3 +244,21 @@ def test_signing_in_over_a_stale_cookie_keeps_the_new_session(app: Flask):
     assert whoami(client) == newcomer.public_id
     token = client.get("/auth/me").json["csrf_token"]  # type: ignore[index]
     assert client.post("/auth/logout", data={"csrf_token": token}).status_code == 302
+
+
+def test_a_page_that_looked_at_the_commenter_varies_on_cookie_once(app: Flask):
+    from flask import make_response
+
+    from social_auth.session import current_commenter
+
+    @app.get("/varied")
+    def varied():
+        response = make_response(str(bool(current_commenter)))
+        response.headers["Vary"] = "Accept-Encoding, cookie"
+        return response
+
+    client = app.test_client()
+    assert client.get("/whoami").headers.getlist("Vary") == ["Cookie"]
+    assert client.get("/varied").headers.getlist("Vary") == ["Accept-Encoding, cookie"]
+    sign_in_client(client, provider="fakebook")
+    assert client.get("/whoami").headers.getlist("Vary") == ["Cookie"]
