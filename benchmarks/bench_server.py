@@ -120,8 +120,10 @@ def python_rps(port: int, path: str, cookie: str, seconds: float) -> float:
 def measure(ctx: Context, *, postgres: bool) -> tuple[str, list[float], list[float], list[float]]:
     """Serve the blog under gunicorn and alternate timed runs of the page and the bare route:
     the backend's name, the per-pair ratios, and the page's and the bare route's req/s."""
-    rounds = 2 if ctx.quick else 6
-    seconds = 1.0 if ctx.quick else 4.0
+    # Many short alternating runs: the machine's load swings over seconds, and a pair of runs
+    # a second apart sees the same machine more often than one of runs four seconds apart.
+    rounds = 2 if ctx.quick else 20
+    seconds = 1.0
     load = wrk_rps if shutil.which("wrk") else python_rps
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench_server_")))
