@@ -262,3 +262,12 @@ def test_a_page_that_looked_at_the_commenter_varies_on_cookie_once(app: Flask):
     assert client.get("/varied").headers.getlist("Vary") == ["Accept-Encoding, cookie"]
     sign_in_client(client, provider="fakebook")
     assert client.get("/whoami").headers.getlist("Vary") == ["Cookie"]
+
+
+def test_an_in_memory_sqlite_store_keeps_one_database_for_the_session_reads(tmp_path: Path):
+    app = make_app(tmp_path, SOCIAL_AUTH_DATABASE_URI="sqlite://")
+    client = app.test_client()
+    commenter = sign_in_client(client, provider="fakebook")
+    assert whoami(client) == commenter.public_id
+    get_state(app).store.block(commenter)
+    assert whoami(client) == "anonymous"

@@ -190,7 +190,7 @@ class IdentityStore:
         objects come back while the rows are unchanged (building them costs more than the
         query), and the session layer's cache shares them between requests."""
         statement = _session_commenter_statement()
-        if self.engine.dialect.name == "sqlite":
+        if self.engine.dialect.name == "sqlite" and not _in_memory(self.engine):
             return self._session_commenter_sqlite(statement, commenter_id)
         with self.engine.connect() as conn:
             rows = [dict(r._mapping) for r in conn.execute(statement, {"v_id": commenter_id})]
@@ -893,6 +893,12 @@ def _forget_changed_commenters(s: Session) -> None:
 
 
 # -- the session cookie's read ----------------------------------------------------------------
+
+
+def _in_memory(engine: Engine) -> bool:
+    """An in-memory SQLite database lives in one connection: no reader of its own for it."""
+    database = engine.url.database or ""
+    return database in ("", ":memory:") or "mode=memory" in str(engine.url)
 
 
 @cache
