@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest services browser oidc-provider wrk bench bench-quick bench-clean clean
+.PHONY: run serve-prod loadtest test lint typecheck pytest services browser oidc-provider wrk bench bench-quick bench-clean clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,17 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)  ## the example blog at http://127.0.0.1:5000 on SQLite, offline
 	$(BIN)/flask --app examples.blog:create_app run --debug --host 127.0.0.1 --port 5000
+
+serve-prod: $(STAMP) services  ## the blog under gunicorn, 4 workers, PostgreSQL + Redis, at http://127.0.0.1:8000
+	@test -n "$$BLOG_SECRET_KEY" || echo "BLOG_SECRET_KEY is not set: using a random one (sessions end at restart)"
+	export BLOG_SECRET_KEY="$${BLOG_SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(32))')}" && \
+	$(BIN)/python -c "from examples.blog.wsgi import app_from_environment as f; f()" && \
+	$(BIN)/gunicorn --workers 4 --bind 127.0.0.1:8000 --timeout 30 --access-logfile - \
+		--access-logformat '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss' \
+		'examples.blog.wsgi:app_from_environment()'
+
+loadtest: $(STAMP) services oidc-provider  ## 200 sign-ins by 50 clients on 4 gunicorn workers, then gthread 1x8
+	$(BIN)/python -m tests.load $(LOAD_ARGS)
 
 test: $(STAMP) services browser oidc-provider lint typecheck pytest  ## everything CI checks
 

@@ -19,10 +19,19 @@ def email_key(email: str | None) -> str | None:
     local, sep, domain = text.rpartition("@")
     if not sep or not local or not domain:
         return None
-    try:
-        domain = domain.encode("idna").decode("ascii").lower()
-    except UnicodeError:
+    if domain.isascii():
         domain = domain.lower()
+    else:
+        # Python's IDNA 2003 codec silently maps some characters (zero-width ones, fullwidth
+        # letters, the Kelvin sign) onto plain ones: a domain that does not survive the round
+        # trip unchanged is a look-alike of another and matches nothing.
+        try:
+            encoded = domain.encode("idna")
+            if encoded.decode("idna") != domain.lower():
+                return None
+        except UnicodeError:
+            return None
+        domain = encoded.decode("ascii").lower()
     if local.isascii():
         local = local.lower()
     return f"{local}@{domain}"

@@ -91,6 +91,13 @@ class StateMismatch(SignInError):
     code = "state_mismatch"
 
 
+class StoreUnavailable(SignInError):
+    """The identity store's database could not be reached; nothing was written."""
+
+    status = 503
+    code = "store_unavailable"
+
+
 class SignInCancelled(SignInError):
     """The commenter (or the provider on their behalf) cancelled the sign-in."""
 

@@ -10,10 +10,12 @@ from urllib.parse import urlencode
 
 from flask import Flask, current_app, g, render_template, request
 from markupsafe import Markup
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from .config import Settings, config_key, load_settings
 from .errors import ConfigError
 from .guest import ConsoleMailer, Mailer, SmtpMailer
+from .icons import provider_icon
 from .provider import Provider
 from .ratelimit import make_limiter
 from .registry import ProviderRegistry
@@ -21,6 +23,8 @@ from .revocation import CommenterCache, RedisGenerations
 from .store import IdentityStore
 
 EXTENSION_KEY = "social_auth"
+#: Largest request body our routes accept (a guest form or a callback is a few KiB at most).
+MAX_BODY_BYTES = 64 * 1024
 
 
 @dataclass
@@ -75,6 +79,7 @@ def _wire_web(app: Flask) -> None:
     from . import session, views
 
     views.register(app)
+    app.before_request(_limit_body)
     if get_state(app).settings.admin_check is not None:
         from . import admin
 
@@ -83,7 +88,21 @@ def _wire_web(app: Flask) -> None:
     app.add_template_global(login_block, "social_auth_login")
     app.add_template_global(session.take_draft, "social_auth_draft")
     app.add_template_global(session.csrf_token, "social_auth_csrf_token")
+    app.add_template_global(provider_icon, "social_auth_icon")
     app.context_processor(lambda: {"current_commenter": session.current_commenter})
+
+
+def _limit_body() -> None:
+    # Per request, not app-wide: the host may accept large uploads on its own routes (its
+    # MAX_CONTENT_LENGTH still applies when it is smaller). Werkzeug answers 413 as soon as
+    # the declared length, or the bytes actually read, pass the limit.
+    prefix = get_state().settings.url_prefix.rstrip("/") + "/"
+    if request.path.startswith(prefix):
+        host_limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        limit = min(MAX_BODY_BYTES, host_limit or MAX_BODY_BYTES)
+        request.max_content_length = limit
+        if (request.content_length or 0) > limit:
+            raise RequestEntityTooLarge()
 
 
 def login_block(next: str | None = None, draft_field: str | None = None) -> Markup:

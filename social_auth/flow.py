@@ -20,9 +20,16 @@ from urllib.parse import unquote, urlsplit
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import Engine, delete, insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from .errors import InvalidInput, ProviderError, SignInCancelled, SignInError, StateMismatch
+from .errors import (
+    InvalidInput,
+    ProviderError,
+    SignInCancelled,
+    SignInError,
+    StateMismatch,
+    StoreUnavailable,
+)
 from .provider import Profile, Provider, new_secret
 from .store.models import UsedFlowState
 
@@ -36,6 +43,8 @@ SALT = "social-auth.flow-state"
 #: Browsers drop cookies above 4096 bytes; keep room for the name and attributes.
 MAX_COOKIE_BYTES = 3800
 MAX_NEXT_LENGTH = 2048
+#: What a commenter reads when the database is unreachable during a sign-in.
+STORE_DOWN = "We cannot reach our database just now; nothing was changed. Please try again."
 
 
 class UsedStates(Protocol):
@@ -79,6 +88,8 @@ class SqlUsedStates:
                 conn.execute(insert(UsedFlowState).values(jti=jti, expires_at=expires_at))
         except IntegrityError:
             return False
+        except SQLAlchemyError as exc:  # the database went away: refuse, nothing half-done
+            raise StoreUnavailable(STORE_DOWN) from exc
         return True
 
 

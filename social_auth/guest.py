@@ -164,6 +164,13 @@ class MagicLinks:
 # -- mailers ---------------------------------------------------------------------------------
 
 
+class MailNotSent(SocialAuthError):
+    """The mail server refused or could not be reached; nothing was sent."""
+
+    status = 503
+    code = "mail_not_sent"
+
+
 class Mailer(Protocol):
     """Anything that can send a plain-text email."""
 
@@ -182,8 +189,13 @@ class SmtpMailer:
         message["To"] = to
         message["Subject"] = subject
         message.set_content(body)
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-            smtp.send_message(message)
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+                smtp.send_message(message)
+        except (smtplib.SMTPException, OSError) as exc:  # refused, unreachable, timed out
+            raise MailNotSent(
+                "We could not send the confirmation email just now; please try again later."
+            ) from exc
 
 
 class ConsoleMailer:

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any, ClassVar, Literal
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from authlib.common.encoding import to_native
@@ -57,6 +57,10 @@ DEFAULT_TIMEOUT = 5.0
 LEEWAY = 60
 #: An unknown ``kid`` refetches the JWKS at most once per this many seconds.
 JWKS_REFETCH_INTERVAL = 60.0
+#: Larger ID tokens are refused before parsing (real ones are 1-8 KiB, even with many claims).
+MAX_ID_TOKEN_BYTES = 64 * 1024
+#: Longer avatar and profile URLs from a provider are dropped.
+MAX_URL_LENGTH = 2048
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,10 @@ class Profile:
             raise ValueError("a profile needs the provider's subject")
         if self.email_verified and not self.email:
             raise ValueError("email_verified without an email")
+        # Pages put these in ``src`` and ``href``: a ``javascript:`` profile URL from a provider
+        # (any OIDC issuer's ``profile`` claim) would run script on the blog when clicked.
+        for name in ("avatar_url", "profile_url"):
+            object.__setattr__(self, name, web_url(getattr(self, name)))
 
 
 @dataclass(frozen=True)
@@ -385,6 +393,8 @@ class Provider:
     ) -> dict[str, Any]:
         """The claims of a valid ID token (OIDC Core §3.1.3.7), else a ``ProviderError``.
         With ``access_token``, an ``at_hash`` claim must match it (§3.1.3.8)."""
+        if len(id_token) > MAX_ID_TOKEN_BYTES:
+            raise self.error("returned an oversized ID token")
         try:
             header, signing_input, payload_segment, signature_segment = _split_compact(id_token)
         except ValueError as exc:
@@ -392,13 +402,17 @@ class Provider:
         alg = header.get("alg")
         if alg not in self._algorithms:
             raise self.error("signed its ID token with an algorithm we do not accept")
+        # An ID token never needs critical extensions (RFC 7515 §4.1.11) nor an unencoded
+        # payload (RFC 7797); refusing them keeps the payload exactly what was signed.
+        if "crit" in header or "b64" in header:
+            raise self.error("used JOSE header extensions we do not accept in its ID token")
         kid = header.get("kid")
         try:
             if header.keys() <= _PLAIN_HEADER and all(isinstance(v, str) for v in header.values()):
                 valid = self._verify_plain(signing_input, signature_segment, alg, kid)
                 payload = _b64url(payload_segment)
             else:
-                # Anything beyond alg, kid and typ (crit, b64, jku, x5u, jwk…) goes through
+                # Anything beyond alg, kid and typ (jku, x5u, jwk, cty…) goes through
                 # joserfc's full parsing and header checks.
                 signed = jws.extract_compact(id_token.encode())
                 keys = self.key_set(kid)
@@ -603,12 +617,25 @@ class Provider:
         return dict(token)
 
 
+def web_url(value: Any) -> str | None:
+    """``value`` if it is an absolute http(s) URL with a host and nothing odd in it, else None."""
+    if not isinstance(value, str) or not value or len(value) > MAX_URL_LENGTH:
+        return None
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 or ch in "\\<>\"'`" for ch in value):
+        return None
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return value
+
+
 #: Header parameters a token may carry and still skip joserfc's per-token header checks.
 _PLAIN_HEADER = frozenset({"alg", "kid", "typ"})
 
 
-#: Larger tokens are refused unread (joserfc's own limits are of the same order).
-MAX_ID_TOKEN_BYTES = 16_384
 _TO_STANDARD_B64 = bytes.maketrans(b"-_", b"+/")
 
 
@@ -624,8 +651,6 @@ def _split_compact(token: str) -> tuple[dict[str, Any], bytes, bytes, bytes]:
     """A JWS compact serialisation's header (a JSON object with a string ``alg``), signing
     input, payload segment and signature segment; ``ValueError`` when it is none."""
     raw = token.encode("ascii")
-    if len(raw) > MAX_ID_TOKEN_BYTES:
-        raise ValueError("too large")
     header_segment, payload_segment, signature_segment = raw.split(b".")
     header = json.loads(_b64url(header_segment))
     if not isinstance(header, dict) or not isinstance(header.get("alg"), str):

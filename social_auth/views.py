@@ -19,7 +19,6 @@ from flask import (
     abort,
     after_this_request,
     current_app,
-    g,
     jsonify,
     redirect,
     render_template,
@@ -29,6 +28,7 @@ from flask import (
 from flask.wrappers import Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import Markup
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -45,6 +45,7 @@ from .errors import (
     SignInError,
     SocialAuthError,
     StateMismatch,
+    StoreUnavailable,
 )
 from .extension import get_state
 
@@ -54,6 +55,7 @@ from .guest import (
     LinkInvalid,
     MagicLinks,
     Mailer,
+    MailNotSent,
     clean_email,
     validate_guest,
     verification_email,
@@ -79,6 +81,9 @@ bp = Blueprint("social_auth", __name__, template_folder="templates", static_fold
 PopupStatus = Literal["signed-in", "cancelled", "error"]
 #: Magic-link requests allowed per email address and per client address, per window.
 EMAIL_LIMIT, CLIENT_LIMIT, LIMIT_WINDOW = 3, 10, 15 * 60
+#: Sign-ins a client address may start per window: each may cost a call to the provider
+#: (an OAuth 1.0a request token, discovery), so a script must not be able to loop on it.
+START_LIMIT, START_WINDOW = 100, 60
 
 
 class GuestDisabled(SocialAuthError):
@@ -161,16 +166,28 @@ def guest_sign_in(form: Mapping[str, str]) -> Commenter:
             details.website,
         ):
             return current
-        updated = state.store.update_guest(
+        return _update_guest(
             current, details.display_name, details.email, details.website, details.avatar_url
         )
-        g._social_auth_commenter = updated
-        return updated
     commenter = state.store.create_guest(
         details.display_name, details.email, details.website, details.avatar_url
     )
     sign_in(None, commenter)
     return commenter
+
+
+def _update_guest(
+    current: Commenter, name: str, email: str | None, website: str | None, avatar: str | None
+) -> Commenter:
+    # New details start a new session: a copy of this browser's cookie planted or taken
+    # earlier (session fixation) must not follow the guest into details it never saw.
+    store = get_state().store
+    store.update_guest(current, name, email, website, avatar)
+    store.bump_session_version(current)
+    updated = store.get(current.id)
+    assert updated is not None
+    sign_in(None, updated)
+    return updated
 
 
 def needs_email_verification(commenter: Commenter) -> bool:
@@ -357,6 +374,10 @@ def _start(
     draft: str | None,
     connect_to: str | None = None,
 ) -> BaseResponse:
+    limiter: RateLimiter = get_state().extras["rate_limiter"]
+    if not limiter.hit(f"start:{request.remote_addr or 'unknown'}", START_LIMIT, START_WINDOW):
+        limited = RateLimited("Too many sign-ins were started from here; wait a minute.")
+        return _start_failed(limited, next_path, popup, draft)
     try:
         started = flow.start(
             provider,
@@ -413,9 +434,16 @@ def callback(provider: str) -> BaseResponse:
         return _private(_cancelled(exc, connecting))
     except SignInError as exc:
         return _private(_failure(exc, exc.next_path, exc.popup, exc.draft))
-    if result.intent == "connect":
-        return _private(_finish_connect(result))
-    return _private(_finish_sign_in(result))
+    try:
+        if result.intent == "connect":
+            return _private(_finish_connect(result))
+        return _private(_finish_sign_in(result))
+    except SQLAlchemyError:
+        # The database went away mid-callback: each store call rolled back its transaction,
+        # and this answer carries no session cookie, only the draft.
+        logging.getLogger("social_auth").exception("The identity store failed in a callback")
+        unavailable = StoreUnavailable(flow.STORE_DOWN)
+        return _private(_failure(unavailable, result.next_path, result.popup, result.draft))
 
 
 def _forget_flow(response: Response) -> Response:
@@ -808,7 +836,7 @@ def email_start() -> BaseResponse:
     if isinstance(commenter, Commenter):
         target = commenter
         if email_key(commenter.email) != email_key(address) and commenter.is_guest:
-            target = state.store.update_guest(
+            target = _update_guest(
                 commenter, commenter.display_name, address, commenter.website,
                 commenter.avatar_url,
             )
@@ -817,7 +845,13 @@ def email_start() -> BaseResponse:
         # answer is the same either way, so it reveals nothing about who is known.
         target = state.store.find_verified_by_email(address)
     if target is not None:
-        send_verification_link(target, address, request.form.get("next"))
+        try:
+            send_verification_link(target, address, request.form.get("next"))
+        except MailNotSent:
+            if isinstance(commenter, Commenter):
+                raise  # their own address: tell them to retry
+            # Anonymous: a failure only for known addresses would tell which ones are known.
+            current_app.logger.warning("social_auth: a sign-in link could not be mailed")
     message = "If that address can receive mail, a confirmation link is on its way to it."
     if wants_json():
         return jsonify({"sent": True, "message": message})

@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -78,3 +79,21 @@ def store(request: pytest.FixtureRequest) -> Iterator[IdentityStore]:
     empty_tables(chosen)
     yield chosen
     empty_tables(chosen)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One Chromium for every browser test of the session (Playwright's sync API allows one
+    instance per thread): tests/browser and tests/security both drive it."""
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # here: no import cycle
+
+    if not os.access(CHROMIUM, os.X_OK):
+        missing_part(f"Chromium is not installed at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()

@@ -78,6 +78,7 @@ def test_the_wheel_ships_templates_migrations_and_type_marker(tmp_path: Path):
     assert "social_auth/store/migrations/env.py" in names
     assert any(n.startswith("social_auth/store/migrations/versions/0001") for n in names)
     assert any(n.startswith("social_auth/templates/social_auth/") for n in names)
+    assert "social_auth/static/social_auth/icons/google.svg" in names
     # The wheel alone (zip import, from a folder without the source tree) is importable.
     code = (
         f"import sys; sys.path.insert(0, {str(wheel)!r});"

@@ -40,6 +40,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SOCIAL_AUTH_DEV_PROVIDER=app.debug,
         BLOG_DATABASE_URI="sqlite:///" + os.path.join(app.instance_path, "blog.sqlite3"),
         BLOG_TITLE="Notes from the Workbench",
+        # A comment is at most 5000 characters: refuse larger bodies before reading them (413).
+        MAX_CONTENT_LENGTH=256 * 1024,
         BLOG_ADMIN_PASSWORD=os.environ.get("BLOG_ADMIN_PASSWORD"),
         SESSION_COOKIE_SAMESITE="Lax",
         # Flask-Social-Auth's admin asks the blog who is an admin, who they are for the audit

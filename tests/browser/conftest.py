@@ -14,7 +14,6 @@ from werkzeug.serving import make_server
 
 from examples.blog import create_app
 from providers.dev import Dev
-from tests.conftest import missing_part
 from tests.webapp import Fakebook, Letterbox, RecordingMailer
 
 CHROMIUM = os.environ.get("SOCIAL_AUTH_CHROMIUM", "/usr/bin/chromium")
@@ -65,18 +64,8 @@ def blog_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flas
         thread.join(5)
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    if not os.access(CHROMIUM, os.X_OK):
-        missing_part(f"Chromium is not installed at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+# ``browser``: one Chromium for the whole session, in tests/conftest.py (the security tests
+# drive it too, and Playwright's sync API allows one instance per thread).
 
 
 @pytest.fixture
