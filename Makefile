@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run serve-prod loadtest test lint typecheck pytest services browser oidc-provider bench bench-quick bench-clean clean
+.PHONY: run serve-prod loadtest test lint typecheck pytest services browser oidc-provider wrk bench bench-quick bench-clean clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,7 +37,7 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP) services  ## benchmarks vs their baselines: prints a table, writes benchmarks/results/latest.json
+bench: $(STAMP) services wrk  ## benchmarks vs their baselines: prints a table, writes benchmarks/results/latest.json
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 bench-quick: $(STAMP)  ## the same with tiny sizes: checks the benchmarks run (also part of make test)
@@ -45,6 +45,9 @@ bench-quick: $(STAMP)  ## the same with tiny sizes: checks the benchmarks run (a
 
 bench-clean: $(STAMP)  ## drop the kept benchmark data (SQLite files, PostgreSQL schemas)
 	$(BIN)/python -m benchmarks.bench_store
+
+wrk:  ## Debian's wrk for the server benchmark, when root (else a Python load generator is used)
+	@bash scripts/ensure-wrk.sh
 
 services:  ## start PostgreSQL and Redis where this machine has them but they are down
 	@bash scripts/ensure-services.sh

@@ -30,7 +30,12 @@ from typing import Any
 
 RESULTS = Path(__file__).parent / "results"
 #: Benchmark modules ``make bench`` runs, in order. Add a module here to plug it in.
-MODULES: tuple[str, ...] = ("benchmarks.bench_store", "benchmarks.bench_id_token")
+MODULES: tuple[str, ...] = (
+    "benchmarks.bench_store",
+    "benchmarks.bench_id_token",
+    "benchmarks.bench_page",
+    "benchmarks.bench_server",
+)
 
 Fn = Callable[[], Any]
 

@@ -19,6 +19,7 @@ from .icons import provider_icon
 from .provider import Provider
 from .ratelimit import make_limiter
 from .registry import ProviderRegistry
+from .revocation import CommenterCache, RedisGenerations
 from .store import IdentityStore
 
 EXTENSION_KEY = "social_auth"
@@ -57,6 +58,9 @@ class SocialAuth:
         state = SocialAuthState(settings, store, providers, registry)
         state.extras["mailer"] = make_mailer(settings)
         state.extras["rate_limiter"] = make_limiter(settings.redis_url)
+        if settings.redis_url:
+            state.extras["commenter_cache"] = make_commenter_cache(settings)
+            store.add_change_listener(state.extras["commenter_cache"].changed)
         app.extensions[EXTENSION_KEY] = state
 
         from .cli import social_auth_cli
@@ -153,6 +157,14 @@ def _first_block() -> bool:
     first = not g.get("_social_auth_assets", False)
     g._social_auth_assets = True
     return first
+
+
+def make_commenter_cache(settings: Settings) -> CommenterCache:
+    """Per-worker commenters revoked through Redis generation tokens (``revocation``)."""
+    assert settings.redis_url
+    ttl = int(settings.session_lifetime.total_seconds()) + 86_400
+    generations = RedisGenerations(settings.redis_url, ttl=ttl)
+    return CommenterCache(generations, errors=generations.errors)
 
 
 def make_mailer(settings: Settings) -> Mailer:

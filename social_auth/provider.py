@@ -10,6 +10,7 @@ failure of the provider becomes a ``ProviderError`` with status 502 (or 504 for 
 
 from __future__ import annotations
 
+import binascii
 import json
 import secrets
 import threading
@@ -205,6 +206,9 @@ class Provider:
         self._keys: KeySet | None = None
         self._keys_refetched_at = -JWKS_REFETCH_INTERVAL
         self._registries: dict[tuple[str, ...], jws.JWSRegistry] = {}
+        #: (kid, alg) -> joserfc's algorithm and key, checked against each other once.
+        self._verifiers: dict[tuple[str | None, str], tuple[Any, Any]] = {}
+        self._algorithms = self.allowed_algorithms()
         self._failed_at: float | None = None
 
     @property
@@ -389,6 +393,7 @@ class Provider:
             raise self.error("published malformed signing keys") from exc
         with self._lock:
             self._keys = keys
+            self._verifiers = {}
         return keys
 
     def allowed_algorithms(self) -> tuple[str, ...]:
@@ -405,40 +410,69 @@ class Provider:
         if len(id_token) > MAX_ID_TOKEN_BYTES:
             raise self.error("returned an oversized ID token")
         try:
-            # Parsed once; joserfc then verifies the signature of that parsed token.
-            signed = jws.extract_compact(id_token.encode())
-            header = signed.headers()
-        except (JoseError, ValueError, AttributeError) as exc:
+            header, signing_input, payload_segment, signature_segment = _split_compact(id_token)
+        except ValueError as exc:
             raise self.error("returned a malformed ID token") from exc
-        algorithms = self.allowed_algorithms()
-        if header.get("alg") not in algorithms:
+        alg = header.get("alg")
+        if alg not in self._algorithms:
             raise self.error("signed its ID token with an algorithm we do not accept")
         # An ID token never needs critical extensions (RFC 7515 §4.1.11) nor an unencoded
         # payload (RFC 7797); refusing them keeps the payload exactly what was signed.
         if "crit" in header or "b64" in header:
             raise self.error("used JOSE header extensions we do not accept in its ID token")
         kid = header.get("kid")
-        keys = self.key_set(kid)
         try:
-            key = keys.get_by_kid(kid) if kid else _only_key(keys)
-            valid = jws.validate_compact(signed, key, registry=self._jws_registry(algorithms))
+            if header.keys() <= _PLAIN_HEADER and all(isinstance(v, str) for v in header.values()):
+                valid = self._verify_plain(signing_input, signature_segment, alg, kid)
+                payload = _b64url(payload_segment)
+            else:
+                # Anything beyond alg, kid and typ (jku, x5u, jwk, cty…) goes through
+                # joserfc's full parsing and header checks.
+                signed = jws.extract_compact(id_token.encode())
+                keys = self.key_set(kid)
+                key = keys.get_by_kid(kid) if kid else _only_key(keys)
+                valid = jws.validate_compact(
+                    signed, key, registry=self._jws_registry(self._algorithms)
+                )
+                payload = signed.payload
         except (JoseError, ValueError) as exc:
             raise self.error("returned an ID token whose signature does not verify") from exc
         if not valid:
             raise self.error("returned an ID token whose signature does not verify")
         try:
-            claims = json.loads(signed.payload)
+            claims = json.loads(payload)
         except ValueError as exc:
             raise self.error("returned a malformed ID token") from exc
         if not isinstance(claims, dict):
             raise self.error("returned a malformed ID token")
         if access_token is not None and "at_hash" in claims:
-            expected = create_half_hash(access_token, header["alg"])
+            expected = create_half_hash(access_token, alg)
             if expected is None or not secrets.compare_digest(
                 str(claims["at_hash"]), to_native(expected)
             ):
                 raise self.error("returned an ID token for another access token (at_hash)")
         return self.check_id_token_claims(claims, nonce)
+
+    def _verify_plain(
+        self, signing_input: bytes, signature_segment: bytes, alg: str, kid: str | None
+    ) -> bool:
+        """Verify a token whose header is only ``alg``, ``kid`` and ``typ`` strings, which
+        leave joserfc's header checks nothing to refuse. joserfc resolves the key and checks it
+        against the algorithm (use "sig", key type, the key's own ``alg``) once per (kid, alg);
+        per token what is left is joserfc's algorithm verifying the signature."""
+        resolved = self._verifiers.get((kid, alg))
+        if resolved is None:
+            keys = self.key_set(kid)
+            key = keys.get_by_kid(kid) if kid else _only_key(keys)
+            algorithm = self._jws_registry(self._algorithms).get_alg(alg)
+            algorithm.check_key(key)
+            resolved = (algorithm, key)
+            with self._lock:
+                if self._keys is keys:  # not replaced by a refetch meanwhile
+                    self._verifiers[(kid, alg)] = resolved
+        algorithm, key = resolved
+        verified: bool = algorithm.verify(signing_input, _b64url(signature_segment), key)
+        return verified
 
     def _jws_registry(self, algorithms: tuple[str, ...]) -> jws.JWSRegistry:
         """Built once per algorithm list: constructing it costs as much as a verification."""
@@ -610,6 +644,32 @@ def web_url(value: Any) -> str | None:
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return None
     return value
+
+
+#: Header parameters a token may carry and still skip joserfc's per-token header checks.
+_PLAIN_HEADER = frozenset({"alg", "kid", "typ"})
+
+
+_TO_STANDARD_B64 = bytes.maketrans(b"-_", b"+/")
+
+
+def _b64url(segment: bytes) -> bytes:
+    """Strict unpadded base64url (RFC 7515 §2): no padding, no characters of plain base64."""
+    if b"+" in segment or b"/" in segment or b"=" in segment or len(segment) % 4 == 1:
+        raise ValueError("not base64url")
+    padded = segment.translate(_TO_STANDARD_B64) + b"=" * (-len(segment) % 4)
+    return binascii.a2b_base64(padded, strict_mode=True)
+
+
+def _split_compact(token: str) -> tuple[dict[str, Any], bytes, bytes, bytes]:
+    """A JWS compact serialisation's header (a JSON object with a string ``alg``), signing
+    input, payload segment and signature segment; ``ValueError`` when it is none."""
+    raw = token.encode("ascii")
+    header_segment, payload_segment, signature_segment = raw.split(b".")
+    header = json.loads(_b64url(header_segment))
+    if not isinstance(header, dict) or not isinstance(header.get("alg"), str):
+        raise ValueError("no alg")
+    return header, header_segment + b"." + payload_segment, payload_segment, signature_segment
 
 
 def _only_key(keys: KeySet) -> Any:

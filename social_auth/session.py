@@ -24,11 +24,11 @@ from typing import Any
 from flask import Flask, current_app, g, has_request_context, request
 from flask.wrappers import Response
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
-from sqlalchemy.orm import joinedload
 from werkzeug.local import LocalProxy
 
 from .errors import SocialAuthError
-from .extension import get_state
+from .extension import SocialAuthState, get_state
+from .revocation import CommenterCache
 from .signals import commenter_signed_in, commenter_signed_out
 from .store import Commenter, Identity
 
@@ -123,7 +123,17 @@ def secret_keys(app: Flask) -> list[str]:
 
 
 def _serializer(app: Flask, salt: str) -> URLSafeSerializer:
-    return URLSafeSerializer(secret_keys(app), salt=salt)
+    # Built once per key list and salt: building one costs as much as checking a cookie.
+    keys = secret_keys(app)
+    cache: dict[tuple[str, tuple[str, ...]], URLSafeSerializer] = app.extensions.setdefault(
+        "social_auth.serializers", {}
+    )
+    serializer = cache.get((salt, tuple(keys)))
+    if serializer is None:
+        if len(cache) > 32:  # keys rotated many times in one process: start afresh
+            cache.clear()
+        serializer = cache[(salt, tuple(keys))] = URLSafeSerializer(keys, salt=salt)
+    return serializer
 
 
 def _timed_serializer(app: Flask, salt: str) -> URLSafeTimedSerializer:
@@ -139,8 +149,37 @@ def encode_session(
     return _serializer(app, SESSION_SALT).dumps(payload)
 
 
+class _Verified:
+    """Cookie values whose signature verified under ``keys``, and what they hold."""
+
+    #: Past this many values the worker starts afresh.
+    MAX = 10_000
+
+    def __init__(self, keys: tuple[str, ...]) -> None:
+        self.keys = keys
+        self.values: dict[str, SessionData] = {}
+
+
 def decode_session(app: Flask, value: str) -> SessionData | None:
     """The cookie's content, or None when it is tampered with or malformed."""
+    # A browser sends the same cookie value on every page for up to an hour (the idle window
+    # slides hourly), and checking its signature costs more than the rest of the page's
+    # commenter lookup: values that verified are remembered per worker, keyed by the exact
+    # value under the current key list. Only a value that itsdangerous accepted is ever in it.
+    keys = tuple(secret_keys(app))
+    verified: _Verified | None = app.extensions.get("social_auth.verified_sessions")
+    if verified is None or verified.keys != keys or len(verified.values) > _Verified.MAX:
+        verified = app.extensions["social_auth.verified_sessions"] = _Verified(keys)
+    known = verified.values.get(value)
+    if known is not None:
+        return known
+    data = _decode_session(app, value)
+    if data is not None:
+        verified.values[value] = data
+    return data
+
+
+def _decode_session(app: Flask, value: str) -> SessionData | None:
     try:
         data: Any = _serializer(app, SESSION_SALT).loads(value)
     except BadSignature:
@@ -199,66 +238,84 @@ def _delete_cookie(response: Response, base: str) -> None:
 
 def after_request(response: Response) -> Response:
     """Applies cookie changes queued during the request; registered by ``SocialAuth``."""
-    for op in g.pop(_G_PENDING, {}).values():
-        op(response)
-    if _G_COMMENTER in g:
-        response.vary.add("Cookie")
+    ctx_g = g._get_current_object()
+    pending = ctx_g.__dict__.pop(_G_PENDING, None)
+    if pending:
+        for op in pending.values():
+            op(response)
+    if _G_COMMENTER in ctx_g.__dict__:
+        _vary_on_cookie(response)
     return response
+
+
+def _vary_on_cookie(response: Response) -> None:
+    # What ``response.vary.add("Cookie")`` does, without parsing the header into a set (and
+    # without ``headers.get``, which raises and catches a KeyError when there is none).
+    headers = response.headers
+    values = headers.getlist("Vary")
+    if not any(v.strip().lower() in ("cookie", "*") for value in values for v in value.split(",")):
+        headers.add("Vary", "Cookie")
 
 
 # -- current commenter -----------------------------------------------------------------------
 
 
 def _load_commenter() -> Commenter | AnonymousCommenter:
-    if _G_COMMENTER in g:
-        found: Commenter | AnonymousCommenter = g.get(_G_COMMENTER)
+    ctx_g = g._get_current_object()
+    found: Commenter | AnonymousCommenter | None = ctx_g.__dict__.get(_G_COMMENTER)
+    if found is not None:
         return found
     commenter = _resolve()
-    setattr(g, _G_COMMENTER, commenter)
+    setattr(ctx_g, _G_COMMENTER, commenter)
     return commenter
 
 
 def _resolve() -> Commenter | AnonymousCommenter:
-    raw = request.cookies.get(cookie_name(SESSION_COOKIE))
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    if "HTTP_COOKIE" not in req.environ:
+        return ANONYMOUS  # the common case: no cookie parsing, no decoding, no query
+    raw = req.cookies.get(cookie_name(SESSION_COOKIE, secure=req.is_secure))
     if raw is None:
-        return ANONYMOUS  # the common case: no decoding, no query
+        return ANONYMOUS
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     data = decode_session(app, raw)
-    state = get_state()
+    state = get_state(app)
     now = int(time.time())
     settings = state.settings
+    lifetime = settings.session_lifetime.total_seconds()
+    idle = settings.session_idle.total_seconds()
     commenter = None
-    if (
-        data is not None
-        and now - data.issued_at < settings.session_lifetime.total_seconds()
-        and now - data.last_seen < settings.session_idle.total_seconds()
-    ):
-        commenter = _fetch(data.commenter_id)
+    if data is not None and now - data.issued_at < lifetime and now - data.last_seen < idle:
+        commenter = _fetch(state, data.commenter_id)
     if (
         data is None
         or commenter is None
         or commenter.session_version != data.version
         or commenter.erased_at is not None
         or commenter.merged_into_id is not None
-        or commenter.is_blocked
+        or (commenter.blocked_at is not None and commenter.is_blocked)
     ):
         _apply(None, SESSION_COOKIE, lambda r: _delete_cookie(r, SESSION_COOKIE))
         return ANONYMOUS
     g._social_auth_provider = data.provider
     # Slide the idle window, but rewrite the cookie only now and then so most responses
     # carry no Set-Cookie (and stay cacheable by the browser).
-    if now - data.last_seen > min(3600, settings.session_idle.total_seconds() / 20):
+    if now - data.last_seen > min(3600, idle / 20):
         payload = [data.commenter_id, data.version, data.issued_at, now, data.provider]
         value = _serializer(app, SESSION_SALT).dumps(payload)
-        remaining = int(data.issued_at + settings.session_lifetime.total_seconds() - now)
+        remaining = int(data.issued_at + lifetime - now)
         _apply(None, SESSION_COOKIE, lambda r: _set_cookie(r, SESSION_COOKIE, value, remaining))
     return commenter
 
 
-def _fetch(commenter_id: int) -> Commenter | None:
-    # One query: the commenter and its identities through a join, by primary key.
-    with get_state().store.session() as s:
-        return s.get(Commenter, commenter_id, options=[joinedload(Commenter.identities)])
+def _fetch(state: SocialAuthState, commenter_id: int) -> Commenter | None:
+    # With Redis: this worker's cached commenter while its generation token in Redis is
+    # unchanged (one GET), else one query (``social_auth.revocation``). Without: one query,
+    # the commenter and its identities through a join, by primary key.
+    cache: CommenterCache | None = state.extras.get("commenter_cache")
+    if cache is not None:
+        return cache.get(commenter_id, state.store.session_commenter)
+    return state.store.session_commenter(commenter_id)
 
 
 #: The commenter of this request, or ``ANONYMOUS``; resolved at most once per request.

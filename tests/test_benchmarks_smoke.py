@@ -31,9 +31,21 @@ def test_a_quick_benchmark_run_writes_every_key_it_measures(tmp_path: Path):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     results = json.loads(output.read_text())
-    expected = ["upsert_ratio_sqlite", "upsert_growth_sqlite", "authlib_parse_id_token_us"]
+    expected = [
+        "upsert_ratio_sqlite",
+        "upsert_growth_sqlite",
+        "authlib_parse_id_token_us",
+        "id_token_us",
+        "id_token_ratio_to_rs256",
+        "anonymous_page_ratio",
+        "signed_in_page_ratio_sqlite",
+        "flask_login_page_ratio_sqlite",
+        "server_rps_ratio",
+    ]
     if "PostgreSQL unavailable" not in done.stdout or os.environ.get("CI"):
         expected += ["upsert_ratio_postgres", "upsert_growth_postgres"]
+    if "unavailable" not in done.stdout or os.environ.get("CI"):
+        expected += ["signed_in_page_ratio_postgres"]
     for key in expected:
         for name in (key, f"{key}_min", f"{key}_max"):
             assert isinstance(results[name], float) and math.isfinite(results[name]), name

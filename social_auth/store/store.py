@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+import os
+import threading
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -131,10 +133,39 @@ class IdentityStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._change_listeners: list[Callable[[frozenset[int]], None]] = []
+        self._reader = threading.local()
+        event.listen(self._sessions, "after_flush", _collect_changed_commenters)
+        event.listen(self._sessions, "after_commit", self._after_commit)
+        event.listen(self._sessions, "after_rollback", _forget_changed_commenters)
 
     @classmethod
     def from_url(cls, url: str, **engine_options: Any) -> IdentityStore:
         return cls(make_engine(url, **engine_options))
+
+    # -- change notification ----------------------------------------------------------------
+
+    def add_change_listener(self, listener: Callable[[frozenset[int]], None]) -> None:
+        """Call ``listener(commenter_ids)`` after every committed write that changed those
+        commenters or their identities: through the store's methods or ``store.session()``.
+
+        The session layer's commenter cache hangs on this (``social_auth.revocation``). A
+        listener that raises makes the write's caller see the error, although the write was
+        committed. Code writing the tables by other means must call ``notify_changed``.
+        """
+        self._change_listeners.append(listener)
+
+    def notify_changed(self, commenter_ids: Collection[int]) -> None:
+        """Tell the listeners that these commenters (or their identities) changed."""
+        ids = frozenset(commenter_ids)
+        if ids:
+            for listener in self._change_listeners:
+                listener(ids)
+
+    def _after_commit(self, session: Session) -> None:
+        changed = session.info.pop(_CHANGED, None)
+        if changed:
+            self.notify_changed(changed)
 
     # -- schema ---------------------------------------------------------------------------
 
@@ -152,6 +183,69 @@ class IdentityStore:
     def get(self, commenter_id: int) -> Commenter | None:
         with self._sessions() as s:
             return s.get(Commenter, commenter_id)
+
+    def session_commenter(self, commenter_id: int) -> Commenter | None:
+        """The commenter with its identities in one query by primary key, for checking a
+        session cookie on every page. Treat the result as read-only: on SQLite the same
+        objects come back while the rows are unchanged (building them costs more than the
+        query), and the session layer's cache shares them between requests."""
+        statement = _session_commenter_statement()
+        if self.engine.dialect.name == "sqlite" and not _in_memory(self.engine):
+            return self._session_commenter_sqlite(statement, commenter_id)
+        with self.engine.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(statement, {"v_id": commenter_id})]
+        return _commenter_from_joined(rows)
+
+    def _session_commenter_sqlite(self, statement: Any, commenter_id: int) -> Commenter | None:
+        # This thread's own sqlite3 connection, which only ever reads. ``PRAGMA data_version``
+        # on it changes as soon as any other connection, of any thread or process, commits to
+        # the database; while it has not, what this connection read last is still what is
+        # stored, and comes back without a query. A commit between the pragma and the SELECT
+        # is caught by the next call's pragma.
+        dialect = self.engine.dialect
+        prepared = _prepared(statement, dialect)
+        assert prepared is not None
+        reader = self._sqlite_reader()
+        try:
+            connection = reader["connection"]
+            version = connection.execute("PRAGMA data_version").fetchone()[0]
+            if version != reader["version"]:
+                reader.update(version=version, commenters={})
+            commenters: dict[int, Commenter] = reader["commenters"]
+            known = commenters.get(commenter_id)
+            if known is not None:
+                return known
+            raw = connection.execute(prepared.sql, [commenter_id]).fetchall()
+        except dialect.loaded_dbapi.Error as exc:
+            reader.clear()  # reconnect on the next read
+            raise DBAPIError.instance(
+                prepared.sql, [commenter_id], exc, dialect.loaded_dbapi.Error, dialect=dialect
+            ) from exc
+        keys, results = prepared.keys, prepared.results
+        rows = [
+            {k: (r(v) if r else v) for k, r, v in zip(keys, results, row, strict=True)}
+            for row in raw
+        ]
+        commenter = _commenter_from_joined(rows)
+        if commenter is not None:
+            if len(commenters) >= SESSION_ROWS_KEPT:
+                commenters.clear()
+            commenters[commenter_id] = commenter
+        return commenter
+
+    def _sqlite_reader(self) -> dict[str, Any]:
+        """This thread's own sqlite3 connection for ``session_commenter`` and what it read:
+        made by the engine (so with its pragmas), then detached from the pool, whose checkout
+        and reset cost more than the query. A forked worker makes its own."""
+        local: dict[str, Any] = self._reader.__dict__
+        if local.get("pid") != os.getpid():
+            fairy = self.engine.raw_connection()
+            connection = fairy.driver_connection
+            fairy.detach()
+            local.clear()
+            local.update(pid=os.getpid(), fairy=fairy, connection=connection, version=None,
+                         commenters={})
+        return local
 
     def get_by_public_id(self, public_id: str) -> Commenter | None:
         with self._sessions() as s:
@@ -283,6 +377,12 @@ class IdentityStore:
         unique (provider, subject) key, its whole transaction (commenter included) rolls back,
         and it reads the winner's row. It never attaches the identity to another commenter.
         """
+        done = self._sign_in_attempts(profile)
+        if not done.created:  # a refreshed identity: cached copies are stale
+            self.notify_changed((done.commenter.id,))
+        return done
+
+    def _sign_in_attempts(self, profile: Profile) -> SignIn:
         dialect = self.engine.dialect
         for _attempt in range(3):
             try:
@@ -540,6 +640,7 @@ class IdentityStore:
             s.execute(
                 update(Identity).where(Identity.commenter_id == src.id).values(commenter_id=dst.id)
             )
+            _changed(s, src.id, dst.id)
             # Older tombstones of the source now point at the target; remembered for an undo.
             repointed = list(
                 s.scalars(select(Commenter.id).where(Commenter.merged_into_id == src.id))
@@ -609,6 +710,7 @@ class IdentityStore:
                 s.execute(
                     update(Identity).where(Identity.id.in_(moved)).values(commenter_id=src.id)
                 )
+            _changed(s, src.id, dst.id)
             repointed: list[int] = event.details.get("repointed", [])
             if repointed:
                 s.execute(
@@ -665,6 +767,7 @@ class IdentityStore:
             )
         if version is None:
             raise NotFound(f"No commenter with id {commenter.public_id!r}.")
+        self.notify_changed((commenter.id,))
         return version
 
     def export(self, commenter: Commenter) -> dict[str, Any]:
@@ -759,6 +862,70 @@ def alembic_config() -> Any:
 
 def _identity_query(provider: str, subject: str) -> Select[Identity]:
     return select(Identity).where(Identity.provider == provider, Identity.subject == subject)
+
+
+# -- change tracking ---------------------------------------------------------------------------
+# Commenters whose row or identities a transaction changed, collected at each flush and handed
+# to the store's listeners once the transaction commits (dropped when it rolls back).
+
+_CHANGED = "social_auth_changed_commenters"
+#: ``session_commenter`` on SQLite keeps at most this many commenters per thread.
+SESSION_ROWS_KEPT = 10_000
+
+
+def _changed(s: Session, *commenter_ids: int | None) -> None:
+    """Record changes a Core statement made in ``s``, which the flush events cannot see."""
+    s.info.setdefault(_CHANGED, set()).update(c for c in commenter_ids if c is not None)
+
+
+def _collect_changed_commenters(s: Session, _flush_context: Any) -> None:
+    for obj in (*s.new, *s.dirty, *s.deleted):
+        if isinstance(obj, Commenter):
+            _changed(s, obj.id)
+        elif isinstance(obj, Identity):
+            # An identity moved between commenters changes both.
+            history = sa_inspect(obj).attrs.commenter_id.history
+            _changed(s, obj.commenter_id, *history.deleted)
+
+
+def _forget_changed_commenters(s: Session) -> None:
+    s.info.pop(_CHANGED, None)
+
+
+# -- the session cookie's read ----------------------------------------------------------------
+
+
+def _in_memory(engine: Engine) -> bool:
+    """An in-memory SQLite database lives in one connection: no reader of its own for it."""
+    database = engine.url.database or ""
+    return database in ("", ":memory:") or "mode=memory" in str(engine.url)
+
+
+@cache
+def _session_commenter_statement() -> Any:
+    c, i = _COMMENTER, _IDENTITY
+    return (
+        select(*_labelled(c, "c_"), *_labelled(i, "i_"))
+        .select_from(c.outerjoin(i, i.c.commenter_id == c.c.id))
+        .where(c.c.id == _param("v_id", c.c.id))
+        .order_by(i.c.id)
+    )
+
+
+def _commenter_from_joined(rows: Sequence[Mapping[str, Any]]) -> Commenter | None:
+    if not rows:
+        return None
+    first = rows[0]
+    commenter = _detached(Commenter, {col.name: first["c_" + col.name] for col in _COMMENTER.c})
+    identities = [
+        _detached(Identity, {col.name: row["i_" + col.name] for col in _IDENTITY.c})
+        for row in rows
+        if row["i_id"] is not None
+    ]
+    set_committed_value(commenter, "identities", identities)
+    for identity in identities:
+        set_committed_value(identity, "commenter", commenter)
+    return commenter
 
 
 # -- the sign-in hot path ---------------------------------------------------------------------
@@ -856,6 +1023,18 @@ def _run(conn: Connection, statement: Any, params: Mapping[str, Any]) -> list[di
     prepared = _prepared(statement, conn.dialect)
     if prepared is None:
         return [dict(row._mapping) for row in conn.execute(statement, params)]
+    rows = _fetch_raw(conn, prepared, params)
+    keys, results = prepared.keys, prepared.results
+    return [
+        {k: (r(v) if r else v) for k, r, v in zip(keys, results, row, strict=True)}
+        for row in rows
+    ]
+
+
+def _fetch_raw(
+    conn: Connection, prepared: _Prepared, params: Mapping[str, Any]
+) -> list[tuple[Any, ...]]:
+    """SQLite: the driver's rows of a prepared statement, values not yet converted."""
     args = [p(params[n]) if p else params[n] for n, p in zip(prepared.names, prepared.binds,
                                                              strict=True)]
     dbapi_connection = conn.connection.driver_connection
@@ -864,18 +1043,14 @@ def _run(conn: Connection, statement: Any, params: Mapping[str, Any]) -> list[di
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(prepared.sql, args)
-            rows = cursor.fetchall()
+            rows: list[tuple[Any, ...]] = cursor.fetchall()
         finally:
             cursor.close()
     except conn.dialect.loaded_dbapi.Error as exc:
         raise DBAPIError.instance(
             prepared.sql, args, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
         ) from exc
-    keys, results = prepared.keys, prepared.results
-    return [
-        {k: (r(v) if r else v) for k, r, v in zip(keys, results, row, strict=True)}
-        for row in rows
-    ]
+    return rows
 
 
 def _create_params(profile: Profile, statements: _HotStatements) -> dict[str, Any]:

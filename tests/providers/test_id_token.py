@@ -123,6 +123,73 @@ def test_bad_claims_are_refused(issuer, claims, message):
     assert info.value.status == 502
 
 
+def test_padded_or_plain_base64_segments_are_refused(issuer):
+    good = token(issuer)
+    header, payload, signature = good.split(".")
+    provider = oidc(issuer)
+    for bad in (
+        f"{header}.{payload}.{signature}==",
+        f"{header}=.{payload}.{signature}",
+        f"{header}.{payload}.{signature.replace('-', '+').replace('_', '/')}",
+        f"{header}.{payload}",
+        f"{good}.{signature}",
+        "ü" + good,
+    ):
+        with pytest.raises(ProviderError, match=r"malformed|signature"):
+            provider.validate_id_token(bad, NONCE)
+    assert provider.validate_id_token(good, NONCE)["sub"]
+
+
+def signed_raw(header: dict[str, Any], claims: dict[str, Any], kid: str = "k1") -> str:
+    """RS256 over whatever header we like (joserfc would refuse to make some of these)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    body = unsigned(header, claims)
+    private = signing_key(kid).private_key
+    assert private is not None
+    signature = private.sign(body.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return f"{body}.{b64(signature)}"
+
+
+def test_a_critical_header_we_do_not_understand_is_refused(issuer):
+    header = {"alg": "RS256", "kid": "k1", "crit": ["x-custom"], "x-custom": True}
+    provider = oidc(issuer)
+    assert provider.validate_id_token(signed_raw({"alg": "RS256", "kid": "k1"},
+                                                 claims_of(issuer)), NONCE)["sub"]
+    with pytest.raises(ProviderError, match="header extensions"):
+        provider.validate_id_token(signed_raw(header, claims_of(issuer)), NONCE)
+
+
+def test_a_header_with_more_than_alg_kid_typ_still_verifies_through_joserfc(issuer):
+    provider = oidc(issuer)
+    assert provider.validate_id_token(token(issuer, header={"cty": "JWT"}), NONCE)["sub"]
+    forged = token(issuer, header={"cty": "JWT"}).rsplit(".", 1)[0] + "." + b64(b"x" * 256)
+    with pytest.raises(ProviderError, match="signature"):
+        provider.validate_id_token(forged, NONCE)
+
+
+def test_a_key_published_for_encryption_or_another_algorithm_verifies_nothing(issuer):
+    key = signing_key("k1")
+    value = token(issuer)
+    for params in ({"use": "enc"}, {"alg": "RS512"}):
+        public = {**key.as_dict(private=False), "kid": "k1", **params}
+        issuer.keys[:] = [type(key).import_key(public)]
+        with pytest.raises(ProviderError, match="signature"):
+            oidc(issuer).validate_id_token(value, NONCE)
+
+
+def test_a_key_dropped_from_the_jwks_stops_verifying_after_the_refetch(issuer):
+    provider = oidc(issuer)
+    old = token(issuer)
+    assert provider.validate_id_token(old, NONCE)["sub"]
+    issuer.keys[:] = [signing_key("k2")]  # k1 retired, k2 in
+    rotated = issuer.make_id_token(nonce=NONCE, key=signing_key("k2"))
+    assert provider.validate_id_token(rotated, NONCE)["sub"]  # refetched
+    with pytest.raises(ProviderError, match="signature"):
+        provider.validate_id_token(old, NONCE)
+
+
 def test_google_accepts_its_legacy_issuer_and_only_google(issuer):
     google = oidc(issuer, Google, issuer=issuer.base_url)
     assert google.validate_id_token(token(issuer, iss="accounts.google.com"), NONCE)["sub"]
