@@ -141,12 +141,7 @@ def _store() -> IdentityStore:
 def _identity_json(identity: Identity) -> dict[str, Any]:
     return {
         "id": identity.id,
-        "provider": identity.provider,
-        "subject": identity.subject,
-        "display_name": identity.display_name,
-        "username": identity.username,
-        "email": identity.email,
-        "email_verified": identity.email_verified,
+        **identity.public_json(),
         "created_at": _iso(identity.created_at),
         "last_sign_in_at": _iso(identity.last_sign_in_at),
     }
@@ -155,14 +150,7 @@ def _identity_json(identity: Identity) -> dict[str, Any]:
 def _commenter_json(commenter: Commenter) -> dict[str, Any]:
     """The ``/auth/me`` commenter shape, plus what an admin needs."""
     return {
-        "id": commenter.public_id,
-        "display_name": commenter.display_name,
-        "email": commenter.email,
-        "email_verified": commenter.email_verified,
-        "website": commenter.website,
-        "avatar_url": commenter.avatar_url,
-        "guest": commenter.is_guest,
-        "blocked": commenter.is_blocked,
+        **commenter.public_json(),
         "blocked_until": _iso(commenter.blocked_until),
         "erased": commenter.is_erased,
         "created_at": _iso(commenter.created_at),

@@ -123,27 +123,8 @@ def me_payload() -> dict[str, Any]:
     if isinstance(commenter, Commenter):
         body["authenticated"] = True
         body["signed_in_with"] = signed_in_provider()
-        body["commenter"] = {
-            "id": commenter.public_id,
-            "display_name": commenter.display_name,
-            "email": commenter.email,
-            "email_verified": commenter.email_verified,
-            "website": commenter.website,
-            "avatar_url": commenter.avatar_url,
-            "guest": commenter.is_guest,
-            "blocked": commenter.is_blocked,
-        }
-        body["identities"] = [
-            {
-                "provider": i.provider,
-                "subject": i.subject,
-                "display_name": i.display_name,
-                "username": i.username,
-                "email": i.email,
-                "email_verified": i.email_verified,
-            }
-            for i in commenter.identities
-        ]
+        body["commenter"] = commenter.public_json()
+        body["identities"] = [i.public_json() for i in commenter.identities]
     return body
 
 

@@ -122,6 +122,19 @@ class Commenter(Base):
     def is_blocked(self) -> bool:
         return self.is_blocked_at(utcnow())
 
+    def public_json(self) -> dict[str, Any]:
+        """The commenter as ``GET /auth/me`` shows it to themselves."""
+        return {
+            "id": self.public_id,
+            "display_name": self.display_name,
+            "email": self.email,
+            "email_verified": self.email_verified,
+            "website": self.website,
+            "avatar_url": self.avatar_url,
+            "guest": self.is_guest,
+            "blocked": self.is_blocked,
+        }
+
     def __repr__(self) -> str:
         return f"<Commenter {self.public_id} {self.display_name!r}>"
 
@@ -149,6 +162,17 @@ class Identity(Base):
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     commenter: Mapped[Commenter] = relationship(back_populates="identities", lazy="raise")
+
+    def public_json(self) -> dict[str, Any]:
+        """The identity as ``GET /auth/me`` lists it."""
+        return {
+            "provider": self.provider,
+            "subject": self.subject,
+            "display_name": self.display_name,
+            "username": self.username,
+            "email": self.email,
+            "email_verified": self.email_verified,
+        }
 
     def __repr__(self) -> str:
         return f"<Identity {self.provider}:{self.subject}>"
