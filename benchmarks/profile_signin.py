@@ -4,7 +4,8 @@
 
 Serves the app in this process (one thread, as a gunicorn sync worker) against the npm
 oidc-provider, walks SIGN_INS sign-ins (default 60) and profiles only the callback requests.
-Needs ``pip install pyinstrument``. Time spent waiting on the provider shows as ``send``.
+Needs ``pip install pyinstrument``; ``PROFILE_ALL=1`` shows library frames too. Time spent
+ waiting on the provider shows as ``send``.
 """
 
 from __future__ import annotations
@@ -85,7 +86,8 @@ def main() -> int:
                 sign_in(which, base, f"reader-{i % 20}")
         finally:
             server.shutdown()
-        print(profiler.output_text(unicode=True, color=False, show_all=False))
+        every_frame = os.environ.get("PROFILE_ALL") == "1"
+        print(profiler.output_text(unicode=True, color=False, show_all=every_frame))
     return 0
 
 
