@@ -5,7 +5,7 @@
 Serves the app in this process (one thread, as a gunicorn sync worker) against the npm
 oidc-provider, walks SIGN_INS sign-ins (default 60) and profiles only the callback requests.
 Needs ``pip install pyinstrument``; ``PROFILE_ALL=1`` shows library frames too. Time spent
- waiting on the provider shows as ``send``.
+waiting on the provider shows as ``send``.
 """
 
 from __future__ import annotations
