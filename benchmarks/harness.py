@@ -35,6 +35,7 @@ MODULES: tuple[str, ...] = (
     "benchmarks.bench_id_token",
     "benchmarks.bench_page",
     "benchmarks.bench_server",
+    "benchmarks.bench_signin",
 )
 
 Fn = Callable[[], Any]

@@ -27,7 +27,7 @@ def test_a_quick_benchmark_run_writes_every_key_it_measures(tmp_path: Path):
         env=env,
         capture_output=True,
         text=True,
-        timeout=90,
+        timeout=110,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     results = json.loads(output.read_text())
@@ -46,6 +46,16 @@ def test_a_quick_benchmark_run_writes_every_key_it_measures(tmp_path: Path):
         expected += ["upsert_ratio_postgres", "upsert_growth_postgres"]
     if "unavailable" not in done.stdout or os.environ.get("CI"):
         expected += ["signed_in_page_ratio_postgres"]
+    # The sign-in benchmark needs node and the npm oidc-provider; without them (and without CI)
+    # it prints why it skipped. Under CI it fails instead, so it is never silently left out.
+    if "sign-in benchmark skipped" not in done.stdout or os.environ.get("CI"):
+        expected += [
+            "callback_ratio_vs_flask_dance",
+            "callback_ratio_vs_flask_dance_8",
+            "app_cpu_ratio_vs_flask_dance",
+            "sign_ins_per_s_1",
+            "sign_ins_per_s_8",
+        ]
     for key in expected:
         for name in (key, f"{key}_min", f"{key}_max"):
             assert isinstance(results[name], float) and math.isfinite(results[name]), name

@@ -117,13 +117,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def issuer(redirect_uri: str) -> Iterator[str]:
+def issuer(*redirect_uris: str) -> Iterator[str]:
     """The npm oidc-provider on a loopback port; yields its issuer URL."""
     node = shutil.which("node")
     if node is None or not (OIDC_DIR / "node_modules" / "oidc-provider").is_dir():
         raise Unavailable("node or the npm oidc-provider (make oidc-provider) is not installed")
     process = subprocess.Popen(
-        [node, "server.mjs", CLIENT_ID, CLIENT_SECRET, redirect_uri],
+        [node, "server.mjs", CLIENT_ID, CLIENT_SECRET, *redirect_uris],
         cwd=OIDC_DIR,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
