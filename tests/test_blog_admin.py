@@ -14,29 +14,18 @@ from sqlalchemy import create_engine, inspect, select
 from sqlalchemy import text as sql
 from werkzeug.test import TestResponse
 
-from examples.blog import create_app
 from examples.blog.models import Comment
 from social_auth import get_state
 from social_auth.testing import csrf_headers, make_commenter, sign_in_client
-from tests.webapp import Fakebook, RecordingMailer
+from tests.test_blog import blog as blog_without_admin
 
 POST = "/posts/walking-the-coast-path"
 PASSWORD = "correct horse battery staple"
 
 
 def blog(tmp_path: Path, **config: object) -> Flask:
-    return create_app(
-        {
-            "SECRET_KEY": "test",
-            "SOCIAL_AUTH_DATABASE_URI": f"sqlite:///{tmp_path / 'auth.sqlite3'}",
-            "BLOG_DATABASE_URI": f"sqlite:///{tmp_path / 'blog.sqlite3'}",
-            "BLOG_PROVIDER_ADAPTERS": [Fakebook],
-            "SOCIAL_AUTH_PROVIDERS": {"fakebook": {}},
-            "SOCIAL_AUTH_MAILER": RecordingMailer(),
-            "BLOG_ADMIN_PASSWORD": PASSWORD,
-            **config,
-        }
-    )
+    """The blog of tests/test_blog.py with an owner password set."""
+    return blog_without_admin(tmp_path, **{"BLOG_ADMIN_PASSWORD": PASSWORD, **config})
 
 
 @pytest.fixture
