@@ -4,7 +4,6 @@ merge, disconnect, and claiming guest records; through the real routes and a loc
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,17 +14,11 @@ from social_auth import Profile, commenters_merged, get_state
 from social_auth.store import Commenter
 from social_auth.testing import make_commenter
 
-from .conftest import make_fake, make_provider
+from .conftest import make_provider
 from .servers import FakeProvider, consent
 from .signin_app import BASE, callback, client_for, counts, csrf, sign_in_as, signin_app
 
 GITHUB_ID = "583231"  # tests/providers/payloads/github_user.json
-
-
-@pytest.fixture
-def github() -> Iterator[FakeProvider]:
-    with make_fake("github").running() as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ adapter against its local provider server: success, cancel, faults, and the stat
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +32,6 @@ from .signin_app import (
 from .test_twitter_oauth1 import FakeX, twitter
 
 DRAFT = "My half-written comment"
-
-
-@pytest.fixture
-def github() -> Iterator[FakeProvider]:
-    with make_fake("github").running() as fake:
-        yield fake
 
 
 def app_with(tmp_path: Path, fake: FakeProvider, adapter: str = "github", **extra: Any) -> Flask:
