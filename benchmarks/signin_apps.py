@@ -6,11 +6,13 @@ sign-in: an ``OAuth2ConsumerBlueprint`` with PKCE pointed at the same OpenID pro
 and Flask-Dance's SQLAlchemy storage (``OAuthConsumerMixin`` and a ``User`` model); on
 ``oauth_authorized`` it reads the userinfo, finds or creates the user and logs them in.
 
-Measurement code only: ``requests.Session.send`` (which both apps' HTTP clients go through) is
-wrapped to add up the time spent waiting on the provider during a request, and a WSGI middleware
-answers with ``X-Bench-App-Us`` (the request's time until it starts its response, minus that
-wait) and ``X-Bench-Wait-Us``. Gunicorn sync workers serve one request at a time, so a module
-global is enough.
+Measurement code only: urllib3's ``HTTPConnectionPool.urlopen`` (the layer every HTTP call of
+both apps goes through, whether by ``requests`` or by urllib3 directly) is wrapped to add up the
+time spent waiting on the provider during a request (the outermost call only: urllib3 retries by
+calling itself), and a WSGI middleware answers with ``X-Bench-App-Us`` (the request's time until
+it starts its response, minus that wait) and ``X-Bench-Wait-Us``. What a client library does
+around the call (preparing it, merging settings, building its response object) is the app's
+time. Gunicorn sync workers serve one request at a time, so a module global is enough.
 
 Environment: ``SIGNIN_ISSUER`` (issuer URL), ``SIGNIN_DANCE_DB`` (SQLAlchemy URL of the
 Flask-Dance app), ``SIGNIN_SECRET``; ``BLOG_*`` for ours (see ``examples.blog.wsgi``).
@@ -24,9 +26,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import requests
+import urllib3.connectionpool
 from flask_dance.consumer.storage.sqla import OAuthConsumerMixin
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String, create_engine, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -40,20 +44,27 @@ CLIENT_ID, CLIENT_SECRET = "blog", "blog-secret-0123456789"
 _wait = [0.0]
 
 
-def _install_wait_meter() -> None:
-    if getattr(requests.Session.send, "_bench_metered", False):
-        return
-    original = requests.Session.send
+_depth = [0]
 
-    def send(self: requests.Session, request: Any, **kwargs: Any) -> Any:
+
+def _install_wait_meter() -> None:
+    pool_class = urllib3.connectionpool.HTTPConnectionPool
+    if getattr(pool_class.urlopen, "_bench_metered", False):
+        return
+    original = pool_class.urlopen
+
+    def urlopen(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _depth[0] += 1
         started = time.perf_counter()
         try:
-            return original(self, request, **kwargs)
+            return original(self, *args, **kwargs)
         finally:
-            _wait[0] += time.perf_counter() - started
+            _depth[0] -= 1
+            if _depth[0] == 0:
+                _wait[0] += time.perf_counter() - started
 
-    send._bench_metered = True  # type: ignore[attr-defined]
-    requests.Session.send = send  # type: ignore[method-assign]
+    urlopen._bench_metered = True  # type: ignore[attr-defined]
+    pool_class.urlopen = urlopen  # type: ignore[method-assign]
 
 
 def metered(wsgi: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
@@ -162,7 +173,13 @@ def build_dance(create: bool = False) -> Any:
             oauth.user.email = info.get("email")
             oauth.user.picture = info.get("picture")
         db.add(oauth)
-        db.commit()
+        try:
+            db.commit()
+        except IntegrityError:  # a racing first sign-in of the same account won: use its rows
+            db.rollback()
+            oauth = db.scalars(
+                select(OAuth).filter_by(provider=blueprint.name, provider_user_id=info["sub"])
+            ).one()
         login_user(oauth.user)
         return False  # saved above: Flask-Dance's storage need not save it again
 
