@@ -1,38 +1,48 @@
-"""Provider base over Authlib's clients, and the normalised ``Profile`` every adapter returns.
+"""Provider base, the normalised ``Profile`` every adapter returns, and the calls to providers.
 
 An adapter is data (endpoints, scopes, capabilities) plus one ``profile(token, api)`` function.
-This module does the protocol around it with Authlib: OAuth 1.0a request tokens and signing,
-OAuth 2.0 code exchange with PKCE (S256), OpenID Connect discovery and ID-token validation
-(joserfc, the JOSE library Authlib is built on, with a cached key set). Every provider call has
-a timeout and goes through one ``requests.Session`` per provider instance (keep-alive), and every
-failure of the provider becomes a ``ProviderError`` with status 502 (or 504 for a timeout).
+This module does the protocol around it: the authorization URL (state, PKCE S256, nonce), the
+OAuth 2.0 code exchange (RFC 6749 §4.1.3), OAuth 1.0a request tokens and signatures (signed by
+Authlib's transport-free ``ClientAuth``), OpenID Connect discovery and ID-token validation
+(joserfc, the JOSE library Authlib is built on, with a cached key set). Every call goes through
+one ``Transport`` per provider instance (urllib3 connection pools: keep-alive, TLS verified, our
+timeout), and every failure of the provider becomes a ``ProviderError`` with status 502 (or 504
+for a timeout).
 """
 
 from __future__ import annotations
 
+import base64
 import binascii
+import ipaddress
 import json
+import os
 import secrets
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http.cookiejar import DefaultCookiePolicy
 from typing import Any, ClassVar, Literal
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode, urljoin, urlsplit
+from urllib.request import getproxies
 
-import requests
-from authlib.common.encoding import to_native
-from authlib.common.security import generate_token
-from authlib.integrations.base_client import OAuthError
-from authlib.integrations.requests_client import OAuth1Auth, OAuth2Auth
-from authlib.integrations.requests_client.oauth2_session import OAuth2ClientAuth
-from authlib.oauth1.client import OAuth1Client
-from authlib.oauth2.client import OAuth2Client
+from authlib.oauth1 import ClientAuth
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from authlib.oidc.core.util import create_half_hash
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
+from urllib3 import (
+    BaseHTTPResponse,
+    HTTPConnectionPool,
+    ProxyManager,
+    Timeout,
+    connection_from_url,
+    make_headers,
+)
+from urllib3.exceptions import HTTPError, LocationValueError, NewConnectionError
+from urllib3.exceptions import TimeoutError as HTTPTimeoutError
+from urllib3.util import parse_url
 
 from .errors import ConfigError, ProviderError
 
@@ -63,6 +73,10 @@ UNAVAILABLE_FOR = 60.0
 MAX_ID_TOKEN_BYTES = 64 * 1024
 #: Longer avatar and profile URLs from a provider are dropped.
 MAX_URL_LENGTH = 2048
+#: Connections kept open per provider host (a threaded server makes several calls at once).
+POOL_SIZE = 10
+USER_AGENT = "flask-social-auth"
+TOKEN_REQUEST_FAILED = "could not be reached or refused the token request"
 
 
 @dataclass(frozen=True)
@@ -109,17 +123,96 @@ class AuthorizationRequest:
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
-class _OAuth2Client(OAuth2Client):  # type: ignore[misc]
-    """Authlib's OAuth 2.0 client over our shared ``requests.Session`` (not a new one per flow)."""
+class Transport:
+    """One provider instance's HTTP: a urllib3 connection pool per host (keep-alive, TLS
+    verified), reached directly or through the proxy the environment names for that host.
 
-    client_auth_class = OAuth2ClientAuth
-    token_auth_class = OAuth2Auth
-    oauth_error_class = OAuthError
-    SESSION_REQUEST_PARAMS = ("timeout",)
+    The environment (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, ``NO_PROXY``, and the CA
+    bundle sites set for ``requests`` in ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE``) is read
+    once and the route to each host chosen once, so a call does no environment lookups (most of
+    what ``requests`` costs per call). There is no cookie jar: nothing one visitor's sign-in
+    receives is ever sent on another's. Calls are never retried (a retry could spend an
+    authorization code twice) and redirects are never followed (a 307 would replay a token
+    request, client credentials included, to wherever it points).
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = Timeout(connect=timeout, read=timeout)
+        self._proxies = getproxies()
+        self._tls: dict[str, Any] = {}
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if bundle:
+            self._tls["ca_cert_dir" if os.path.isdir(bundle) else "ca_certs"] = bundle
+        self._routes: dict[tuple[str, str], HTTPConnectionPool | ProxyManager] = {}
+        self._proxy_managers: dict[str, ProxyManager] = {}
+        self._lock = threading.Lock()
+
+    def request(
+        self, method: str, url: str, body: bytes | None, headers: Mapping[str, str]
+    ) -> BaseHTTPResponse:
+        """One call with its answer read; urllib3's ``HTTPError`` when the network fails."""
+        scheme, netloc, path, query, _ = urlsplit(url)
+        route = self._routes.get((scheme, netloc)) or self._route(url)
+        if isinstance(route, ProxyManager):
+            target = url  # the manager tunnels (https) or forwards the absolute URL (http)
+        else:
+            target = f"{path or '/'}?{query}" if query else path or "/"
+        return route.urlopen(
+            method,
+            target,
+            body=body,
+            headers=headers,
+            timeout=self.timeout,
+            retries=False,
+            redirect=False,
+        )
+
+    def _route(self, url: str) -> HTTPConnectionPool | ProxyManager:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise LocationValueError(f"not an http(s) URL: {url!r}")
+        with self._lock:
+            route = self._routes.get((parts.scheme, parts.netloc))
+            if route is None:
+                proxy = self._proxies.get(parts.scheme) or self._proxies.get("all")
+                no_proxy = self._proxies.get("no", "")
+                if proxy and not _bypasses_proxy(parts.netloc, parts.hostname, no_proxy):
+                    route = self._proxy_manager(proxy)
+                else:
+                    tls = self._tls if parts.scheme == "https" else {}
+                    route = connection_from_url(url, maxsize=POOL_SIZE, **tls)
+                self._routes[(parts.scheme, parts.netloc)] = route
+            return route
+
+    def _proxy_manager(self, proxy: str) -> ProxyManager:
+        manager = self._proxy_managers.get(proxy)
+        if manager is None:
+            url = proxy if "://" in proxy else f"http://{proxy}"  # as requests reads "host:port"
+            auth = parse_url(url).auth
+            headers = make_headers(proxy_basic_auth=unquote(auth)) if auth else None
+            manager = ProxyManager(url, proxy_headers=headers, maxsize=POOL_SIZE, **self._tls)
+            self._proxy_managers[proxy] = manager
+        return manager
 
 
-class _OAuth1Client(OAuth1Client):  # type: ignore[misc]
-    auth_class = OAuth1Auth
+def _bypasses_proxy(netloc: str, host: str, no_proxy: str) -> bool:
+    """Whether ``NO_PROXY`` names the host, read as ``requests`` and curl read it: ``*``, names
+    matching themselves and their subdomains (a leading dot is optional), ``host:port``, and
+    IP networks in CIDR notation."""
+    netloc, host = netloc.rpartition("@")[2].lower(), host.lower()
+    for entry in no_proxy.lower().split(","):
+        name = entry.strip().lstrip(".")
+        if name == "*":
+            return True
+        if "/" in name:
+            try:
+                if ipaddress.ip_address(host) in ipaddress.ip_network(name, strict=False):
+                    return True
+            except ValueError:
+                pass
+        elif name and any(n == name or n.endswith(f".{name}") for n in (host, netloc)):
+            return True
+    return False
 
 
 class Api:
@@ -201,7 +294,7 @@ class Provider:
         self.settings.pop("provider", None)
         self._validate_settings()
         self._lock = threading.Lock()
-        self._http: requests.Session | None = None
+        self._http: Transport | None = None
         self._metadata: dict[str, Any] | None = None
         self._keys: KeySet | None = None
         self._keys_refetched_at = -JWKS_REFETCH_INTERVAL
@@ -265,46 +358,53 @@ class Provider:
         return str(self.settings.get("scope") or self.scope)
 
     @property
-    def http(self) -> requests.Session:
-        """The provider instance's connection pool, shared by every sign-in (keep-alive)."""
+    def http(self) -> Transport:
+        """The provider instance's connections, shared by every sign-in (keep-alive)."""
         with self._lock:
             if self._http is None:
-                session = requests.Session()
-                # One session serves every visitor: it must never carry one visitor's cookies
-                # into another's calls.
-                session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-                session.headers["User-Agent"] = "flask-social-auth"
-                self._http = session
+                self._http = Transport(self.timeout)
             return self._http
 
     def error(self, problem: str, *, status: int = 502) -> ProviderError:
         return ProviderError(self.instance_name, f"{self.display_title} {problem}.", status=status)
 
-    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        """One call to the provider with our timeout; network failures and 5xx raise."""
-        kwargs.setdefault("timeout", self.timeout)
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        failure: str = "",
+    ) -> BaseHTTPResponse:
+        """One call to the provider with our timeout; network failures and 5xx raise, saying
+        ``failure`` if given (else "could not be reached" or "failed (HTTP n)")."""
+        sent = {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})}
         try:
-            response = self.http.request(method, url, **kwargs)
-        except requests.Timeout as exc:
+            response = self.http.request(method, url, body, sent)
+        except (HTTPError, OSError) as exc:
             self._failed_at = time.monotonic()
-            raise self.error("did not answer in time", status=504) from exc
-        except requests.RequestException as exc:
+            # A refused connection is a NewConnectionError, which urllib3 derives from its
+            # connect-timeout error: only a real timeout is a 504.
+            if isinstance(exc, HTTPTimeoutError) and not isinstance(exc, NewConnectionError):
+                raise self.error("did not answer in time", status=504) from exc
+            raise self.error(failure or "could not be reached") from exc
+        if response.status >= 500:
             self._failed_at = time.monotonic()
-            raise self.error("could not be reached") from exc
-        if response.status_code >= 500:
-            self._failed_at = time.monotonic()
-            raise self.error(f"failed (HTTP {response.status_code})")
+            raise self.error(failure or f"failed (HTTP {response.status})")
         self._failed_at = None
         return response
 
-    def json_of(self, response: requests.Response) -> Any:
+    def json_of(self, response: BaseHTTPResponse) -> Any:
         """The JSON body of a successful answer; HTML, errors and malformed JSON raise."""
-        if response.status_code >= 400:
-            raise self.error(f"refused the request (HTTP {response.status_code})")
+        if response.status >= 400:
+            raise self.error(f"refused the request (HTTP {response.status})")
+        if response.status >= 300:
+            raise self.error(f"answered with a redirect (HTTP {response.status}), not followed")
         if "json" not in response.headers.get("Content-Type", ""):
             raise self.error("answered with something other than JSON")
         try:
-            return response.json()
+            return json.loads(response.data)
         except ValueError as exc:
             raise self.error("answered with malformed JSON") from exc
 
@@ -317,21 +417,21 @@ class Provider:
         optional: bool = False,
     ) -> Any:
         """GET ``url`` authenticated with ``token`` (Bearer, or OAuth 1.0a signature)."""
-        auth: Any
+        if params:
+            url = f"{url}{'&' if '?' in url else '?'}{urlencode(params, quote_via=quote)}"
+        headers: dict[str, str] = {}
         if self.protocol == "oauth1":
-            auth = OAuth1Auth(
+            signer = ClientAuth(
                 self.client_id,
                 client_secret=self.client_secret,
                 token=token.get("oauth_token"),
                 token_secret=token.get("oauth_token_secret"),
             )
+            url, headers, _ = signer.prepare("GET", url, headers, b"")
         else:
-            auth = None
-        headers = {"Accept": "application/json"}
-        if auth is None:
             headers["Authorization"] = f"Bearer {token['access_token']}"
-        response = self.request("GET", url, params=params, auth=auth, headers=headers)
-        if optional and 400 <= response.status_code < 500:
+        response = self.request("GET", url, headers=headers)
+        if optional and 400 <= response.status < 500:
             return None
         return self.json_of(response)
 
@@ -448,7 +548,7 @@ class Provider:
         if access_token is not None and "at_hash" in claims:
             expected = create_half_hash(access_token, alg)
             if expected is None or not secrets.compare_digest(
-                str(claims["at_hash"]), to_native(expected)
+                str(claims["at_hash"]), expected.decode()
             ):
                 raise self.error("returned an ID token for another access token (at_hash)")
         return self.check_id_token_claims(claims, nonce)
@@ -514,43 +614,34 @@ class Provider:
         """Where to send the browser to ask the user's consent (``response_type=code``)."""
         if self.protocol == "oauth1":
             return self._oauth1_authorization_request(redirect_uri)
-        client = self.oauth2_client(redirect_uri)
-        params: dict[str, str] = dict(self.authorize_params)
+        endpoint = self.oidc_endpoint("authorize_url", "authorization_endpoint")
+        # The adapter's extras first: none of them can replace a parameter the protocol needs.
+        params: dict[str, str] = {
+            **self.authorize_params,
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": redirect_uri,
+        }
+        scope = self.requested_scope()
+        if scope:
+            params["scope"] = scope
+        params["state"] = state
+        if self.pkce:
+            params["code_challenge"] = create_s256_code_challenge(code_verifier)
+            params["code_challenge_method"] = "S256"
         if self.protocol == "oidc":
             params["nonce"] = nonce
-        url, _ = client.create_authorization_url(
-            urljoin(redirect_uri, self.oidc_endpoint("authorize_url", "authorization_endpoint")),
-            state=state,
-            code_verifier=code_verifier if self.pkce else None,
-            **params,
-        )
-        return AuthorizationRequest(str(url), state)
+        return AuthorizationRequest(_with_query(urljoin(redirect_uri, endpoint), params), state)
 
     def _oauth1_authorization_request(self, redirect_uri: str) -> AuthorizationRequest:
-        client = _OAuth1Client(
-            self.http, self.client_id, self.client_secret, redirect_uri=redirect_uri
-        )
-        token = self._call_token_endpoint(
-            lambda: client.fetch_request_token(
-                self.endpoint("request_token_url"), timeout=self.timeout
-            )
-        )
+        signer = ClientAuth(self.client_id, self.client_secret, redirect_uri=redirect_uri)
+        token = self._oauth1_token(self.endpoint("request_token_url"), signer)
         request_token, secret = token.get("oauth_token"), token.get("oauth_token_secret")
         if not request_token or not secret:
             raise self.error("did not return a request token")
-        url = client.create_authorization_url(self.endpoint("authorize_url"), request_token)
-        return AuthorizationRequest(str(url), request_token, {"token_secret": secret})
-
-    def oauth2_client(self, redirect_uri: str) -> _OAuth2Client:
-        return _OAuth2Client(
-            self.http,
-            client_id=self.client_id,
-            client_secret=self.client_secret or None,
-            token_endpoint_auth_method=self.token_endpoint_auth_method,
-            scope=self.requested_scope() or None,
-            redirect_uri=redirect_uri,
-            code_challenge_method="S256" if self.pkce else None,
-        )
+        params = {"oauth_token": request_token, "oauth_callback": redirect_uri}
+        url = _with_query(self.endpoint("authorize_url"), params)
+        return AuthorizationRequest(url, request_token, {"token_secret": secret})
 
     def expected_response_issuer(self) -> tuple[str, bool]:
         """RFC 9207: the ``iss`` the callback may carry, and whether it must carry it."""
@@ -572,37 +663,15 @@ class Provider:
     ) -> Profile:
         """Exchange what the callback carried for a token and turn it into a ``Profile``."""
         if self.protocol == "oauth1":
-            client = _OAuth1Client(
-                self.http,
-                self.client_id,
-                self.client_secret,
-                token=params.get("oauth_token"),
-                token_secret=extra.get("token_secret"),
-            )
-            token = self._call_token_endpoint(
-                lambda: client.fetch_access_token(
-                    self.endpoint("access_token_url"),
-                    verifier=params.get("oauth_verifier"),
-                    timeout=self.timeout,
-                )
-            )
-            if not token.get("oauth_token") or not token.get("oauth_token_secret"):
-                raise self.error("did not return an access token")
-            return self.profile(token, Api(self, token, {}))
+            return self._oauth1_complete(params, extra)
         code = params.get("code")
         if not code:
             raise self.error("sent no authorization code")
-        client = self.oauth2_client(redirect_uri)
-        extra_args = {"code_verifier": code_verifier} if self.pkce else {}
-        token = self._call_token_endpoint(
-            lambda: client.fetch_token(
-                urljoin(redirect_uri, self.oidc_endpoint("access_token_url", "token_endpoint")),
-                code=code,
-                grant_type="authorization_code",
-                timeout=self.timeout,
-                **extra_args,
-            )
-        )
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+        if self.pkce:
+            form["code_verifier"] = code_verifier
+        endpoint = self.oidc_endpoint("access_token_url", "token_endpoint")
+        token = self.fetch_token(urljoin(redirect_uri, endpoint), form)
         if not token.get("access_token"):
             raise self.error("did not return an access token")
         claims: dict[str, Any] = {}
@@ -613,22 +682,76 @@ class Provider:
             claims = self.validate_id_token(id_token, nonce, str(token["access_token"]))
         return self.profile(token, Api(self, token, claims, redirect_uri))
 
-    def _call_token_endpoint(self, call: Any) -> dict[str, Any]:
-        """Run one Authlib token call, turning each way it fails into a ``ProviderError``."""
+    def fetch_token(self, url: str, form: Mapping[str, str]) -> dict[str, Any]:
+        """POST a token request (RFC 6749 §4.1.3), the client authenticated the adapter's way,
+        and return the token response; refusals and unreadable answers raise."""
+        form = dict(form)
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        method = self.token_endpoint_auth_method
+        if method == "client_secret_basic":
+            # RFC 6749 §2.3.1: each part form-urlencoded before joining and base64.
+            pair = f"{quote_plus(self.client_id)}:{quote_plus(self.client_secret)}"
+            headers["Authorization"] = f"Basic {base64.b64encode(pair.encode()).decode()}"
+        elif method == "client_secret_post":
+            form.update(client_id=self.client_id, client_secret=self.client_secret)
+        elif method == "none":
+            form["client_id"] = self.client_id
+        else:
+            raise ValueError(f"unsupported token_endpoint_auth_method {method!r}")
+        response = self.request(
+            "POST",
+            url,
+            body=urlencode(form).encode(),
+            headers=headers,
+            failure=TOKEN_REQUEST_FAILED,
+        )
         try:
-            token = call()
-        except requests.Timeout as exc:
-            raise self.error("did not answer in time", status=504) from exc
-        except requests.RequestException as exc:
-            raise self.error("could not be reached or refused the token request") from exc
-        except OAuthError as exc:
-            raise self.error(f"refused the sign-in ({exc.error})") from exc
-        except ValueError as exc:  # Authlib: an error status, or a body that is neither JSON
-            # nor a form (an HTML page)
+            token = json.loads(response.data)
+        except ValueError:
+            token = None
+        # GitHub answers a refusal with HTTP 200 and an error; others with 400 or 401.
+        if isinstance(token, dict) and "error" in token:
+            error = token["error"] if isinstance(token["error"], str) else "error"
+            raise self.error(f"refused the sign-in ({error[:100]})")
+        if not isinstance(token, dict) or response.status >= 300:
+            raise self.error("refused the token request or answered it unreadably")
+        return token
+
+    def _oauth1_complete(self, params: Mapping[str, str], extra: Mapping[str, str]) -> Profile:
+        verifier = params.get("oauth_verifier")
+        if not verifier:
+            raise self.error("refused the token request or answered it unreadably (no verifier)")
+        signer = ClientAuth(
+            self.client_id,
+            self.client_secret,
+            token=params.get("oauth_token"),
+            token_secret=extra.get("token_secret"),
+            verifier=verifier,
+        )
+        token = self._oauth1_token(self.endpoint("access_token_url"), signer)
+        if not token.get("oauth_token") or not token.get("oauth_token_secret"):
+            raise self.error("did not return an access token")
+        return self.profile(token, Api(self, token, {}))
+
+    def _oauth1_token(self, url: str, signer: Any) -> dict[str, Any]:
+        """POST a signed OAuth 1.0a token request (RFC 5849 §2.1, §2.3); the answer is a form
+        (or, from some servers, JSON)."""
+        url, headers, _ = signer.prepare("POST", url, {}, b"")
+        response = self.request("POST", url, headers=headers, failure=TOKEN_REQUEST_FAILED)
+        try:
+            if response.status >= 300:
+                raise ValueError(f"HTTP {response.status}")
+            text = response.data.decode().strip()
+            token = (
+                json.loads(text)
+                if text.startswith("{")
+                else dict(parse_qsl(text, keep_blank_values=True, strict_parsing=True))
+            )
+            if not isinstance(token, dict):
+                raise ValueError("not an object")
+        except ValueError as exc:
             raise self.error("refused the token request or answered it unreadably") from exc
-        if not isinstance(token, dict):
-            raise self.error("answered the token request with something we cannot read")
-        return dict(token)
+        return token
 
 
 def web_url(value: Any) -> str | None:
@@ -680,6 +803,11 @@ def _only_key(keys: KeySet) -> Any:
     return candidates[0]
 
 
+def _with_query(url: str, params: Mapping[str, str]) -> str:
+    return f"{url}{'&' if '?' in url else '?'}{urlencode(params, quote_via=quote)}"
+
+
 def new_secret() -> str:
-    """A random value for state, nonce and PKCE verifiers (43+ characters, RFC 7636 §4.1)."""
-    return str(generate_token(48))
+    """A random value for state, nonce and PKCE verifiers: 48 URL-safe characters, 288 bits
+    (RFC 7636 §4.1 asks 43 to 128 unreserved characters of a verifier)."""
+    return secrets.token_urlsafe(36)

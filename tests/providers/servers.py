@@ -11,6 +11,7 @@ import base64
 import hashlib
 import json
 import secrets
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote_plus, urlencode, urlsplit
 
 import requests
 from flask import Flask, Response, abort, jsonify, redirect, request
@@ -35,13 +36,15 @@ def payload(name: str) -> Any:
 
 
 @contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Run a WSGI app on an ephemeral loopback port for the duration of the block."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+def serve(app: Any, ssl_context: ssl.SSLContext | None = None) -> Iterator[str]:
+    """Run a WSGI app on an ephemeral loopback port for the duration of the block (over TLS
+    with ``ssl_context``)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True, ssl_context=ssl_context)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        scheme = "https" if ssl_context else "http"
+        yield f"{scheme}://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
         thread.join()
@@ -92,7 +95,8 @@ class FakeProvider:
     api: dict[str, Any] = field(default_factory=dict)
     #: "deny" answers the authorize request with error=access_denied.
     decision: str = "approve"
-    #: stage ("token", "api") -> "500" | "html" | "malformed" | "slow" | "no_token" | "error".
+    #: stage ("token", "api") -> "500" | "html" | "malformed" | "slow" | "no_token" | "error"
+    #: | "redirect".
     faults: dict[str, str] = field(default_factory=dict)
     token_extra: dict[str, Any] = field(default_factory=dict)
     #: An ID token to hand out instead of a fresh one (a replayed token).
@@ -105,9 +109,28 @@ class FakeProvider:
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests_seen: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    #: Every request: (path, its headers, the client's port: one port means one connection).
+    headers_seen: list[tuple[str, dict[str, str], int]] = field(default_factory=list)
+    #: A ``Set-Cookie`` value every answer carries (a provider setting a session cookie).
+    set_cookie: str | None = None
+    #: TLS for the server (``https://`` URLs); None serves plain HTTP.
+    ssl_context: ssl.SSLContext | None = None
 
     def app(self) -> Flask:
         app = Flask(__name__)
+
+        @app.before_request
+        def record() -> None:
+            port = int(request.environ.get("REMOTE_PORT") or 0)
+            self.headers_seen.append((request.path, dict(request.headers), port))
+
+        @app.after_request
+        def cookie(response: Response) -> Response:
+            if self.set_cookie:
+                response.headers["Set-Cookie"] = self.set_cookie
+            return response
+
+        app.add_url_rule("/elsewhere", view_func=self.elsewhere, methods=["GET", "POST"])
         app.add_url_rule("/authorize", view_func=self.authorize)
         app.add_url_rule("/token", view_func=self.token, methods=["POST"])
         app.add_url_rule("/.well-known/openid-configuration", view_func=self.discovery)
@@ -118,7 +141,7 @@ class FakeProvider:
 
     @contextmanager
     def running(self) -> Iterator[FakeProvider]:
-        with serve(self.app()) as url:
+        with serve(self.app(), self.ssl_context) as url:
             self.base_url = url
             yield self
 
@@ -192,18 +215,29 @@ class FakeProvider:
             self.issued_id_tokens.append(body["id_token"])
         return jsonify(body)
 
+    def elsewhere(self) -> Response:
+        """Where the ``redirect`` fault points: nothing must ever arrive here."""
+        self.requests_seen.append(("elsewhere", request.form.to_dict()))
+        return jsonify(access_token="stolen", token_type="bearer")
+
     def client_authenticated(self, form: dict[str, str]) -> bool:
         if self.auth_method == "client_secret_basic":
+            # RFC 6749 §2.3.1: both parts are form-urlencoded inside the Basic credentials.
             auth = request.authorization
             return bool(
-                auth and auth.username == self.client_id and auth.password == self.client_secret
+                auth
+                and "client_secret" not in form
+                and unquote_plus(auth.username or "") == self.client_id
+                and unquote_plus(auth.password or "") == self.client_secret
             )
+        if request.authorization is not None:
+            return False  # credentials in two places (RFC 6749 §2.3.1: only one method)
         if self.auth_method == "client_secret_post":
             return (form.get("client_id"), form.get("client_secret")) == (
                 self.client_id,
                 self.client_secret,
             )
-        return form.get("client_id") == self.client_id
+        return form.get("client_id") == self.client_id and "client_secret" not in form
 
     def bearer(self) -> str:
         header = request.headers.get("Authorization", "")
@@ -243,6 +277,8 @@ class FakeProvider:
             return jsonify(access_token="late", token_type="bearer")
         if fault == "no_token":
             return jsonify(token_type="bearer", scope="read:user")
+        if fault == "redirect":  # a token endpoint moved, or hijacked: never to be followed
+            return redirect(f"{self.base_url}/elsewhere", code=307)
         if fault == "error":
             # GitHub answers token errors with HTTP 200 and an error key.
             return jsonify(error="bad_verification_code", error_description="The code is wrong")

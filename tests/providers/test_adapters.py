@@ -152,11 +152,15 @@ def test_every_adapter_is_an_installed_entry_point():
     assert github.load() is GitHub
 
 
-def test_one_http_session_per_provider_instance_is_reused(settings):
-    with make_fake("github").running() as fake:
+def test_one_transport_per_provider_instance_and_no_cookie_carried_between_visitors(settings):
+    fake = make_fake("github")
+    fake.set_cookie = "provider_session=visitor-a; Path=/"
+    with fake.running():
         provider = make_provider("github", fake)
         first = provider.http
         sign_in(provider, settings)
         sign_in(provider, settings)
         assert provider.http is first
-        assert len(first.cookies) == 0
+    calls = [(path, headers) for path, headers, _ in fake.headers_seen if path != "/authorize"]
+    assert [path for path, _ in calls] == ["/token", "/api/user", "/api/user/emails"] * 2
+    assert all("Cookie" not in headers for _, headers in calls)
