@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 import string
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -22,6 +22,7 @@ from oauthlib.oauth1 import (
 from providers.twitter import Twitter
 from social_auth import flow
 from social_auth.errors import ProviderError, SignInCancelled, StateMismatch
+from social_auth.provider import Api, Profile
 from social_auth.store import IdentityStore
 
 from .conftest import callback_url
@@ -138,8 +139,9 @@ class FakeX:
             return Response(body, status=status, headers=headers)
 
         def args() -> tuple[str, str, str, dict[str, str]]:
+            # The URI as sent (werkzeug's ``request.url`` decodes it into an IRI).
             return (
-                request.url,
+                f"{request.scheme}://{request.host}{request.environ['RAW_URI']}",
                 request.method,
                 request.get_data(as_text=True),
                 dict(request.headers),
@@ -282,3 +284,27 @@ def test_twitter_request_token_failure_is_a_provider_error(fake_x, settings):
     provider = twitter(fake_x, client_secret="wrong-secret")
     with pytest.raises(ProviderError, match="refused the token request"):
         flow.start(provider, callback_url(provider), settings=settings)
+
+
+def test_signed_calls_with_parameters_that_need_encoding_verify_at_oauthlib(fake_x, settings):
+    # The signature covers the query (RFC 5849 §3.4.1.3): our URL encoding and Authlib's
+    # signature base string must agree with what oauthlib rebuilds from the request.
+    answers: list[Any] = []
+
+    class Chatty(Twitter):
+        def profile(self, token: Mapping[str, Any], api: Api) -> Profile:
+            odd = {"include_email": "true", "q": "a b+c,d/é~*&=%", "skip_status": "true"}
+            answers.append(api.get_json("account/verify_credentials.json", odd))
+            return super().profile(token, api)
+
+    base = fake_x.base_url
+    provider = Chatty("twitter", dict(twitter(fake_x).settings, api_base_url=f"{base}/1.1/"))
+    started = flow.start(provider, callback_url(provider), settings=settings)
+    result = flow.finish(
+        provider,
+        started.cookie_value,
+        consent(started.url),
+        callback_url(provider),
+        settings=settings,
+    )
+    assert answers[0]["id_str"] == result.profile.subject == "38895958"
