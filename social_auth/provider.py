@@ -63,7 +63,7 @@ ENDPOINT_OVERRIDES = (
 #: ``none`` and HS* (which would let anyone holding the public key forge a token) never appear.
 ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384")
 DEFAULT_TIMEOUT = 5.0
-#: Clock skew tolerated on ``exp`` and ``iat``.
+#: Clock skew tolerated on ``exp``, ``iat`` and ``nbf``.
 LEEWAY = 60
 #: An unknown ``kid`` refetches the JWKS at most once per this many seconds.
 JWKS_REFETCH_INTERVAL = 60.0
@@ -71,6 +71,8 @@ JWKS_REFETCH_INTERVAL = 60.0
 UNAVAILABLE_FOR = 60.0
 #: Larger ID tokens are refused before parsing (real ones are 1-8 KiB, even with many claims).
 MAX_ID_TOKEN_BYTES = 64 * 1024
+#: JOSE headers remembered with their resolved key, per provider instance.
+MAX_KNOWN_HEADERS = 32
 #: Longer avatar and profile URLs from a provider are dropped.
 MAX_URL_LENGTH = 2048
 #: Connections kept open per provider host (a threaded server makes several calls at once).
@@ -298,9 +300,9 @@ class Provider:
         self._metadata: dict[str, Any] | None = None
         self._keys: KeySet | None = None
         self._keys_refetched_at = -JWKS_REFETCH_INTERVAL
-        self._registries: dict[tuple[str, ...], jws.JWSRegistry] = {}
-        #: (kid, alg) -> joserfc's algorithm and key, checked against each other once.
-        self._verifiers: dict[tuple[str | None, str], tuple[Any, Any]] = {}
+        self._registry: jws.JWSRegistry | None = None
+        #: A JOSE header segment seen before -> its alg, joserfc's algorithm and the key.
+        self._verifiers: dict[bytes, tuple[str, Any, Any]] = {}
         self._algorithms = self.allowed_algorithms()
         self._failed_at: float | None = None
 
@@ -510,37 +512,28 @@ class Provider:
         if len(id_token) > MAX_ID_TOKEN_BYTES:
             raise self.error("returned an oversized ID token")
         try:
-            header, signing_input, payload_segment, signature_segment = _split_compact(id_token)
-        except ValueError as exc:
+            raw = id_token.encode("ascii")
+            # Only unpadded base64url and the two dots (RFC 7515 §2, §7.1), in one pass.
+            if raw.translate(None, _COMPACT_ALPHABET):
+                raise ValueError("not base64url")
+            header_segment, payload_segment, signature_segment = raw.split(b".")
+        except ValueError as exc:  # UnicodeEncodeError included
             raise self.error("returned a malformed ID token") from exc
-        alg = header.get("alg")
-        if alg not in self._algorithms:
-            raise self.error("signed its ID token with an algorithm we do not accept")
-        # An ID token never needs critical extensions (RFC 7515 §4.1.11) nor an unencoded
-        # payload (RFC 7797); refusing them keeps the payload exactly what was signed.
-        if "crit" in header or "b64" in header:
-            raise self.error("used JOSE header extensions we do not accept in its ID token")
-        kid = header.get("kid")
         try:
-            if header.keys() <= _PLAIN_HEADER and all(isinstance(v, str) for v in header.values()):
-                valid = self._verify_plain(signing_input, signature_segment, alg, kid)
-                payload = _b64url(payload_segment)
+            verifier = self._verifiers.get(header_segment) or self._verifier_for(header_segment)
+            if verifier is None:
+                alg, valid, payload = self._verify_fully(raw)
             else:
-                # Anything beyond alg, kid and typ (jku, x5u, jwk, cty…) goes through
-                # joserfc's full parsing and header checks.
-                signed = jws.extract_compact(id_token.encode())
-                keys = self.key_set(kid)
-                key = keys.get_by_kid(kid) if kid else _only_key(keys)
-                valid = jws.validate_compact(
-                    signed, key, registry=self._jws_registry(self._algorithms)
-                )
-                payload = signed.payload
+                alg, algorithm, key = verifier
+                signing_input = raw[: len(header_segment) + 1 + len(payload_segment)]
+                valid = algorithm.verify(signing_input, _b64url(signature_segment), key)
+                payload = _b64url(payload_segment)
         except (JoseError, ValueError) as exc:
             raise self.error("returned an ID token whose signature does not verify") from exc
         if not valid:
             raise self.error("returned an ID token whose signature does not verify")
         try:
-            claims = json.loads(payload)
+            claims = _json_decode(payload.decode())
         except ValueError as exc:
             raise self.error("returned a malformed ID token") from exc
         if not isinstance(claims, dict):
@@ -553,53 +546,81 @@ class Provider:
                 raise self.error("returned an ID token for another access token (at_hash)")
         return self.check_id_token_claims(claims, nonce)
 
-    def _verify_plain(
-        self, signing_input: bytes, signature_segment: bytes, alg: str, kid: str | None
-    ) -> bool:
-        """Verify a token whose header is only ``alg``, ``kid`` and ``typ`` strings, which
-        leave joserfc's header checks nothing to refuse. joserfc resolves the key and checks it
-        against the algorithm (use "sig", key type, the key's own ``alg``) once per (kid, alg);
-        per token what is left is joserfc's algorithm verifying the signature."""
-        resolved = self._verifiers.get((kid, alg))
-        if resolved is None:
-            keys = self.key_set(kid)
-            key = keys.get_by_kid(kid) if kid else _only_key(keys)
-            algorithm = self._jws_registry(self._algorithms).get_alg(alg)
-            algorithm.check_key(key)
-            resolved = (algorithm, key)
-            with self._lock:
-                if self._keys is keys:  # not replaced by a refetch meanwhile
-                    self._verifiers[(kid, alg)] = resolved
-        algorithm, key = resolved
-        verified: bool = algorithm.verify(signing_input, _b64url(signature_segment), key)
-        return verified
+    def _verifier_for(self, header_segment: bytes) -> tuple[str, Any, Any] | None:
+        """Check a JOSE header seen for the first time. A header of only ``alg``, ``kid`` and
+        ``typ`` strings leaves joserfc's header checks nothing to refuse: its key is resolved and
+        checked against the algorithm (use "sig", key type, the key's own ``alg``) by joserfc
+        once, and kept with the header until the keys change, so a token only costs its
+        signature. Any other header gives None: joserfc checks each such token in full."""
+        try:
+            header = _json_decode(_b64url(header_segment).decode())
+        except ValueError as exc:
+            raise self.error("returned a malformed ID token") from exc
+        if not isinstance(header, dict) or not isinstance(header.get("alg"), str):
+            raise self.error("returned a malformed ID token")
+        alg = header["alg"]
+        if alg not in self._algorithms:
+            raise self.error("signed its ID token with an algorithm we do not accept")
+        # An ID token never needs critical extensions (RFC 7515 §4.1.11) nor an unencoded
+        # payload (RFC 7797); refusing them keeps the payload exactly what was signed.
+        if "crit" in header or "b64" in header:
+            raise self.error("used JOSE header extensions we do not accept in its ID token")
+        if not (
+            header.keys() <= _PLAIN_HEADER and all(isinstance(v, str) for v in header.values())
+        ):
+            return None  # jku, x5u, jwk, cty…: joserfc's full parsing and header checks
+        kid = header.get("kid")
+        keys = self.key_set(kid)
+        key = keys.get_by_kid(kid) if kid else _only_key(keys)
+        algorithm = self._jws_registry().get_alg(alg)
+        algorithm.check_key(key)
+        verifier = (alg, algorithm, key)
+        with self._lock:
+            # Not if a refetch replaced the keys meanwhile; and a bounded number, whatever the
+            # issuer sends (real ones use a handful of headers: one per signing key).
+            if self._keys is keys and len(self._verifiers) < MAX_KNOWN_HEADERS:
+                self._verifiers[header_segment] = verifier
+        return verifier
 
-    def _jws_registry(self, algorithms: tuple[str, ...]) -> jws.JWSRegistry:
-        """Built once per algorithm list: constructing it costs as much as a verification."""
-        registry = self._registries.get(algorithms)
-        if registry is None:
-            registry = self._registries[algorithms] = jws.JWSRegistry(algorithms=list(algorithms))
-        return registry
+    def _verify_fully(self, raw: bytes) -> tuple[str, bool, bytes]:
+        """joserfc's own checks and verification: the algorithm, whether it verifies, the
+        payload."""
+        signed = jws.extract_compact(raw)
+        kid = signed.headers().get("kid")
+        keys = self.key_set(kid)
+        key = keys.get_by_kid(kid) if kid else _only_key(keys)
+        valid = jws.validate_compact(signed, key, registry=self._jws_registry())
+        return str(signed.headers()["alg"]), valid, signed.payload
+
+    def _jws_registry(self) -> jws.JWSRegistry:
+        """Built once: constructing it costs as much as a verification."""
+        if self._registry is None:
+            self._registry = jws.JWSRegistry(algorithms=list(self._algorithms))
+        return self._registry
 
     def check_id_token_claims(self, claims: dict[str, Any], nonce: str) -> dict[str, Any]:
-        issuers = (self.metadata()["issuer"], *self.legacy_issuers)
-        if claims.get("iss") not in issuers:
+        if claims.get("iss") not in (self.metadata()["issuer"], *self.legacy_issuers):
             raise self.error("returned an ID token from another issuer")
+        client_id = self.client_id
         audience = claims.get("aud")
-        audiences = [audience] if isinstance(audience, str) else audience
-        if not isinstance(audiences, list) or self.client_id not in audiences:
-            raise self.error("returned an ID token meant for another client")
-        # Audiences we do not know of could use the same token to act as this user elsewhere.
-        if any(a != self.client_id for a in audiences):
-            raise self.error("returned an ID token that is also meant for other clients")
-        if "azp" in claims and claims["azp"] != self.client_id:
+        if audience != client_id:  # else the usual single audience, ours
+            if not isinstance(audience, list) or client_id not in audience:
+                raise self.error("returned an ID token meant for another client")
+            # Audiences we do not know of could use the same token to act as this user elsewhere.
+            if any(a != client_id for a in audience):
+                raise self.error("returned an ID token that is also meant for other clients")
+        if "azp" in claims and claims["azp"] != client_id:
             raise self.error("returned an ID token authorised for another client")
         now = time.time()
         exp, iat = claims.get("exp"), claims.get("iat")
-        if not isinstance(exp, int | float) or exp + LEEWAY < now:
+        if not isinstance(exp, _NUMBER) or exp + LEEWAY < now:
             raise self.error("returned an expired ID token")
-        if not isinstance(iat, int | float) or iat - LEEWAY > now:
+        if not isinstance(iat, _NUMBER) or iat - LEEWAY > now:
             raise self.error("returned an ID token without a valid issue time")
+        if "nbf" in claims and (
+            not isinstance(claims["nbf"], _NUMBER) or claims["nbf"] - LEEWAY > now
+        ):
+            raise self.error("returned an ID token that is not valid yet (nbf)")
         if not nonce or not secrets.compare_digest(str(claims.get("nonce", "")), nonce):
             raise self.error("returned an ID token for another sign-in (nonce)")
         if not isinstance(claims.get("sub"), str) or not claims["sub"]:
@@ -769,30 +790,21 @@ def web_url(value: Any) -> str | None:
     return value
 
 
+#: What a JSON number is once parsed.
+_NUMBER = (int, float)
 #: Header parameters a token may carry and still skip joserfc's per-token header checks.
 _PLAIN_HEADER = frozenset({"alg", "kid", "typ"})
-
-
+#: What a JWS compact serialisation is made of: base64url characters and dots.
+_COMPACT_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
 _TO_STANDARD_B64 = bytes.maketrans(b"-_", b"+/")
+#: JSON text to a value; what ``json.loads`` does for a str, without its checks per call.
+_json_decode = json.JSONDecoder().decode
 
 
 def _b64url(segment: bytes) -> bytes:
-    """Strict unpadded base64url (RFC 7515 §2): no padding, no characters of plain base64."""
-    if b"+" in segment or b"/" in segment or b"=" in segment or len(segment) % 4 == 1:
-        raise ValueError("not base64url")
-    padded = segment.translate(_TO_STANDARD_B64) + b"=" * (-len(segment) % 4)
-    return binascii.a2b_base64(padded, strict_mode=True)
-
-
-def _split_compact(token: str) -> tuple[dict[str, Any], bytes, bytes, bytes]:
-    """A JWS compact serialisation's header (a JSON object with a string ``alg``), signing
-    input, payload segment and signature segment; ``ValueError`` when it is none."""
-    raw = token.encode("ascii")
-    header_segment, payload_segment, signature_segment = raw.split(b".")
-    header = json.loads(_b64url(header_segment))
-    if not isinstance(header, dict) or not isinstance(header.get("alg"), str):
-        raise ValueError("no alg")
-    return header, header_segment + b"." + payload_segment, payload_segment, signature_segment
+    """Unpadded base64url (RFC 7515 §2) of a segment already known to hold only base64url
+    characters; a length one over a multiple of 4 raises (``binascii.Error``, a ValueError)."""
+    return binascii.a2b_base64(segment.translate(_TO_STANDARD_B64) + b"==")
 
 
 def _only_key(keys: KeySet) -> Any:

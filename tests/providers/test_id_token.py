@@ -15,7 +15,7 @@ import pytest
 from providers.google import Google
 from providers.oidc import OpenIDConnect
 from social_auth.errors import ProviderError, StateMismatch
-from social_auth.provider import Provider
+from social_auth.provider import LEEWAY, MAX_KNOWN_HEADERS, Provider
 
 from .conftest import make_fake, make_provider, sign_in
 from .servers import FakeProvider, signing_key
@@ -84,6 +84,29 @@ def test_bad_signature_is_refused(issuer):
         oidc(issuer).validate_id_token(".".join([header, forged[1], forged[2]]), NONCE)
 
 
+def test_a_known_header_on_a_tampered_payload_is_refused(issuer):
+    provider = oidc(issuer)
+    header, payload, signature = token(issuer).split(".")
+    assert provider.validate_id_token(f"{header}.{payload}.{signature}", NONCE)["sub"]
+    claims = {**claims_of(issuer), "sub": "someone-else"}
+    tampered = b64(json.dumps(claims).encode())
+    with pytest.raises(ProviderError, match="signature"):
+        provider.validate_id_token(f"{header}.{tampered}.{signature}", NONCE)
+
+
+def test_a_not_before_within_the_leeway_is_accepted(issuer):
+    value = token(issuer, nbf=int(time.time()) + LEEWAY // 2)
+    assert oidc(issuer).validate_id_token(value, NONCE)["sub"]
+
+
+def test_headers_are_remembered_up_to_a_bound_and_all_still_verify(issuer):
+    provider = oidc(issuer)
+    for n in range(MAX_KNOWN_HEADERS + 8):  # an issuer varying its headers endlessly
+        value = token(issuer, header={"typ": f"JWT{n}"})
+        assert provider.validate_id_token(value, NONCE)["sub"]
+    assert len(provider._verifiers) == MAX_KNOWN_HEADERS
+
+
 def test_alg_none_is_refused(issuer):
     value = unsigned({"alg": "none", "kid": "k1"}, claims_of(issuer)) + "."
     with pytest.raises(ProviderError, match="algorithm"):
@@ -111,6 +134,8 @@ def test_hs256_signed_with_the_public_key_is_refused(issuer):
         ({"exp": None}, "expired"),
         ({"iat": None}, "issue time"),
         ({"iat": int(time.time()) + 3600}, "issue time"),
+        ({"nbf": int(time.time()) + 3600}, "not valid yet"),
+        ({"nbf": "soon"}, "not valid yet"),
         ({"nonce": "another-flow"}, "nonce"),
         ({"nonce": None}, "nonce"),
         ({"sub": None}, "without a subject"),
