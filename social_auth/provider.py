@@ -17,6 +17,7 @@ import binascii
 import ipaddress
 import json
 import os
+import re
 import secrets
 import threading
 import time
@@ -775,11 +776,15 @@ class Provider:
         return token
 
 
+#: Whitespace (``\s`` is ``str.isspace``), control characters, and what could end an attribute.
+_ODD_IN_URL = re.compile(r"""[\s\x00-\x1f\x7f\\<>"'`]""")
+
+
 def web_url(value: Any) -> str | None:
     """``value`` if it is an absolute http(s) URL with a host and nothing odd in it, else None."""
     if not isinstance(value, str) or not value or len(value) > MAX_URL_LENGTH:
         return None
-    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 or ch in "\\<>\"'`" for ch in value):
+    if _ODD_IN_URL.search(value):
         return None
     try:
         parts = urlsplit(value)
