@@ -80,6 +80,8 @@ MAX_URL_LENGTH = 2048
 POOL_SIZE = 10
 USER_AGENT = "flask-social-auth"
 TOKEN_REQUEST_FAILED = "could not be reached or refused the token request"
+#: How a client may authenticate at the token endpoint (RFC 6749 §2.3.1; OIDC Core §9).
+TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
 
 
 @dataclass(frozen=True)
@@ -328,6 +330,10 @@ class Provider:
         unknown = sorted(set(self.settings) - known)
         if unknown:
             raise ConfigError(key, f"unknown setting(s) {', '.join(map(repr, unknown))}")
+        if self.token_endpoint_auth_method not in TOKEN_ENDPOINT_AUTH_METHODS:
+            raise ConfigError(
+                key, f"the {self.name!r} adapter's token_endpoint_auth_method is unknown"
+            )
         timeout = self.settings.get("timeout", DEFAULT_TIMEOUT)
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
             raise ConfigError(key, "'timeout' must be a positive number of seconds")
@@ -716,10 +722,8 @@ class Provider:
             headers["Authorization"] = f"Basic {base64.b64encode(pair.encode()).decode()}"
         elif method == "client_secret_post":
             form.update(client_id=self.client_id, client_secret=self.client_secret)
-        elif method == "none":
+        else:  # "none": a public client names itself (checked at init)
             form["client_id"] = self.client_id
-        else:
-            raise ValueError(f"unsupported token_endpoint_auth_method {method!r}")
         response = self.request(
             "POST",
             url,
@@ -742,7 +746,7 @@ class Provider:
     def _oauth1_complete(self, params: Mapping[str, str], extra: Mapping[str, str]) -> Profile:
         verifier = params.get("oauth_verifier")
         if not verifier:
-            raise self.error("refused the token request or answered it unreadably (no verifier)")
+            raise self.error("sent no OAuth verifier")
         signer = ClientAuth(
             self.client_id,
             self.client_secret,

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, quote_plus, urlsplit
 
 import pytest
 
-from social_auth.errors import ProviderError
+from social_auth.errors import ConfigError, ProviderError
 from social_auth.provider import Api, Profile, Provider
 
 from .conftest import callback_url, make_fake, make_provider, oauth2_endpoints, sign_in
@@ -80,6 +80,12 @@ def test_each_client_authentication_method_is_accepted_by_the_token_endpoint(met
     else:
         assert "Authorization" not in headers and "client_secret" not in form
         assert form["client_id"] == "client-1"
+
+
+def test_an_adapter_with_a_client_authentication_we_do_not_do_is_refused_at_init():
+    adapter = type("Plain", (Plain,), {"token_endpoint_auth_method": "private_key_jwt"})
+    with pytest.raises(ConfigError, match="token_endpoint_auth_method"):
+        adapter("plain", {"client_id": "c", "client_secret": "s"})
 
 
 def test_a_client_authenticating_another_way_than_the_server_expects_is_refused(settings):
