@@ -6,9 +6,10 @@ The bare check is what no validator can beat: one RSA-2048 PKCS#1 v1.5 verificat
 issuer, audience, nonce and expiry), fed by a client whose metadata already holds the JWKS, so no
 network is involved.
 
-Our validator plugs in through ``ours()``: once it exists, return a callable
-``(token: str, nonce: str) -> object`` built from the same issuer, client id and JWKS, and the
-keys ``id_token_us`` and ``id_token_ratio_to_rs256`` are recorded with it.
+Ours (``ours()``) is ``Provider.validate_id_token`` of an instance built from the same issuer,
+client id and JWKS, as after its first sign-in: every check runs per call (alphabet, size, alg
+allow-list, signature, iss, aud/azp, exp/iat/nbf, nonce, sub); what it keeps between calls is what
+a provider instance keeps (the key set, and each JOSE header with the key resolved for it).
 """
 
 from __future__ import annotations
