@@ -21,6 +21,7 @@ Flask-Dance app), ``SIGNIN_SECRET``; ``BLOG_*`` for ours (see ``examples.blog.ws
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -41,10 +42,18 @@ from sqlalchemy.orm import (
 )
 
 CLIENT_ID, CLIENT_SECRET = "blog", "blog-secret-0123456789"
-_wait = [0.0]
 
 
-_depth = [0]
+
+class _Meter(threading.local):
+    """Per thread (a profiler or test may run the client in the same process): the provider
+    wait of the request being served, and how deep we are in ``urlopen``."""
+
+    wait = 0.0
+    depth = 0
+
+
+_meter = _Meter()
 
 
 def _install_wait_meter() -> None:
@@ -54,14 +63,15 @@ def _install_wait_meter() -> None:
     original = pool_class.urlopen
 
     def urlopen(self: Any, *args: Any, **kwargs: Any) -> Any:
-        _depth[0] += 1
+        meter = _meter
+        meter.depth += 1
         started = time.perf_counter()
         try:
             return original(self, *args, **kwargs)
         finally:
-            _depth[0] -= 1
-            if _depth[0] == 0:
-                _wait[0] += time.perf_counter() - started
+            meter.depth -= 1
+            if meter.depth == 0:
+                meter.wait += time.perf_counter() - started
 
     urlopen._bench_metered = True  # type: ignore[attr-defined]
     pool_class.urlopen = urlopen  # type: ignore[method-assign]
@@ -72,12 +82,12 @@ def metered(wsgi: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[byte
     clock = time.perf_counter
 
     def middleware(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        _wait[0] = 0.0
+        _meter.wait = 0.0
         started = clock()
 
         def start(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
             elapsed = clock() - started
-            wait = _wait[0]
+            wait = _meter.wait
             extra = [
                 ("X-Bench-App-Us", str(round((elapsed - wait) * 1e6))),
                 ("X-Bench-Wait-Us", str(round(wait * 1e6))),
