@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from .emails import email_key
-from .errors import AccountConflict, NotFound, StoreConflict
+from .errors import AccountConflict, CommenterBlocked, NotFound, StoreConflict
 from .provider import Capabilities, Profile, Provider
 from .store import Commenter, Identity, IdentityStore
+from .store.store import BLOCKED_MESSAGE
 
 Outcome = Literal["signed_in_existing", "created", "linked_by_email", "connected"]
 
@@ -98,6 +99,12 @@ def resolve(
 
     Raises ``AccountConflict`` (changing nothing) when connecting an identity that belongs to
     another commenter, and ``StoreConflict`` when ``current`` was merged or erased meanwhile.
+
+    Raises ``CommenterBlocked`` when the sign-in would go to a blocked commenter, having
+    linked nothing and written nothing to the commenter or identity rows: ``store.sign_in``
+    decides on the row it reads anyway, a link by email checks the target it loaded (and the
+    store again under its lock). The exception is the repair path for an identity left on a
+    merged commenter: its refresh is written before the live commenter is found blocked.
     """
     profile = policy.vetted(profile)
     if current is not None and _can_sign_in(current):
@@ -120,7 +127,7 @@ def _connect(profile: Profile, current: Commenter, store: IdentityStore) -> Reso
             )
         # Left on a tombstone of the current commenter: bring it home.
         store.move_identity(known, current, actor="linking:tombstone")
-    identity = store.link(current, profile)
+    identity = store.link(current, profile, unless_blocked=True)
     return Resolution(_reload(store, current.id), identity, "connected")
 
 
@@ -131,8 +138,10 @@ def _link_by_email(profile: Profile, store: IdentityStore) -> Resolution | None:
     target = store.find_verified_by_email(profile.email)
     if target is None:
         return None
+    if target.is_blocked:
+        raise CommenterBlocked(BLOCKED_MESSAGE)
     try:
-        identity = store.link(target, profile, actor=EMAIL_LINK_ACTOR)
+        identity = store.link(target, profile, actor=EMAIL_LINK_ACTOR, unless_blocked=True)
     except (AccountConflict, StoreConflict):
         # A concurrent first sign-in created the identity, or the target was merged or erased
         # meanwhile: the plain sign-in path reads whichever state won.
@@ -151,6 +160,8 @@ def _sign_in(profile: Profile, store: IdentityStore) -> Resolution:
             store.release_identity(identity, actor="linking:erased-owner")
             commenter, identity, created = store.sign_in(profile)
         else:
+            if live.is_blocked:  # the identity must not move to it
+                raise CommenterBlocked(BLOCKED_MESSAGE)
             identity = store.move_identity(identity, live, actor="linking:tombstone")
             commenter = _reload(store, live.id)
     return Resolution(commenter, identity, "created" if created else "signed_in_existing")

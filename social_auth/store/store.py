@@ -12,7 +12,18 @@ from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import Connection, Engine, Select, create_engine, event, func, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    and_,
+    create_engine,
+    event,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Row
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -33,11 +44,14 @@ from sqlalchemy.sql.expression import (
 
 from .. import signals
 from ..emails import email_key
-from ..errors import AccountConflict, LastSignInMethod, NotFound, StoreConflict
+from ..errors import AccountConflict, CommenterBlocked, LastSignInMethod, NotFound, StoreConflict
 from ..provider import Profile
 from .models import AuditEvent, Base, Commenter, Identity, new_public_id, utcnow
 
 _S = TypeVar("_S", bound=Select[Any])
+
+#: What ``sign_in`` and ``link(..., unless_blocked=True)`` refuse a blocked commenter with.
+BLOCKED_MESSAGE = "This account is blocked from commenting on this site."
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "social_auth_alembic_version"
@@ -190,7 +204,7 @@ class IdentityStore:
         objects come back while the rows are unchanged (building them costs more than the
         query), and the session layer's cache shares them between requests."""
         statement = _session_commenter_statement()
-        if self.engine.dialect.name == "sqlite" and not _in_memory(self.engine):
+        if self.engine.dialect.name == "sqlite" and not in_memory(self.engine):
             return self._session_commenter_sqlite(statement, commenter_id)
         with self.engine.connect() as conn:
             rows = [dict(r._mapping) for r in conn.execute(statement, {"v_id": commenter_id})]
@@ -376,10 +390,19 @@ class IdentityStore:
         Safe under concurrency: when two first sign-ins race, the loser's insert fails on the
         unique (provider, subject) key, its whole transaction (commenter included) rolls back,
         and it reads the winner's row. It never attaches the identity to another commenter.
+
+        Raises ``CommenterBlocked`` when the identity's owner is blocked, having written
+        nothing: the decision is taken on the row the sign-in reads anyway (SQLite: inside its
+        transaction, which then rolls back; PostgreSQL: inside its one statement, whose
+        updates skip a blocked owner). The one exception is a block committed on PostgreSQL
+        while that statement runs: its refresh of the identity and ``last_seen_at`` stays
+        written, and the sign-in is refused all the same.
         """
         done = self._sign_in_attempts(profile)
         if not done.created:  # a refreshed identity: cached copies are stale
             self.notify_changed((done.commenter.id,))
+        if done.commenter.is_blocked:  # PostgreSQL: the block landed during the statement
+            raise CommenterBlocked(BLOCKED_MESSAGE)
         return done
 
     def _sign_in_attempts(self, profile: Profile) -> SignIn:
@@ -398,8 +421,8 @@ class IdentityStore:
                 if known is not None:
                     return known
                 return self._create_from_profile(profile)
-            except IntegrityError:
-                continue  # another transaction created it first: read theirs
+            except (IntegrityError, _Retry):
+                continue  # another transaction created (or removed) it first: read theirs
         raise StoreConflict(f"Could not record the {profile.provider} sign-in; try again.")
 
     def _sign_in_one(self, profile: Profile) -> SignIn:
@@ -413,7 +436,14 @@ class IdentityStore:
         with self.engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT")
             rows = conn.execute(statements.sign_in_one, params).all()
-        return _sign_in_from_rows(rows, created=bool(rows[0]._mapping["created"]))
+        if not rows:
+            # The identity went (unlinked, erased) between the statement's snapshot and its
+            # update: nothing was written; the next attempt creates it afresh.
+            raise _Retry
+        first = rows[0]._mapping
+        if first["blocked"]:
+            raise CommenterBlocked(BLOCKED_MESSAGE)
+        return _sign_in_from_rows(rows, created=bool(first["created"]))
 
     def _touch_identity(self, profile: Profile) -> SignIn | None:
         """Refresh a known identity and its commenter's ``last_seen_at``; None if unknown."""
@@ -436,8 +466,10 @@ class IdentityStore:
             identity = s.scalar(_identity_query(profile.provider, profile.subject))
             if identity is None:
                 return None
-            _refresh_identity(identity, profile, now)
             commenter = s.get_one(Commenter, identity.commenter_id)
+            if commenter.is_blocked_at(now):
+                raise CommenterBlocked(BLOCKED_MESSAGE)  # before any change: nothing flushed
+            _refresh_identity(identity, profile, now)
             commenter.last_seen_at = now
         return SignIn(commenter, identity, False)
 
@@ -511,11 +543,20 @@ class IdentityStore:
             row.email_verified_at = utcnow()
         return self._reload(commenter.id)
 
-    def link(self, commenter: Commenter, profile: Profile, *, actor: str = "commenter") -> Identity:
+    def link(
+        self,
+        commenter: Commenter,
+        profile: Profile,
+        *,
+        actor: str = "commenter",
+        unless_blocked: bool = False,
+    ) -> Identity:
         """Attach ``profile``'s identity to ``commenter``.
 
         Linking an identity the commenter already has only refreshes it; one that belongs to
-        someone else raises ``AccountConflict`` and changes nothing.
+        someone else raises ``AccountConflict`` and changes nothing. With ``unless_blocked``
+        (a sign-in linking on its own) a blocked commenter raises ``CommenterBlocked`` and
+        changes nothing either; its row is checked under the lock the link takes anyway.
         """
         now = utcnow()
         try:
@@ -529,10 +570,14 @@ class IdentityStore:
                     if existing.commenter_id != commenter.id:
                         other = s.get_one(Commenter, existing.commenter_id)
                         raise AccountConflict(profile.provider, profile.subject, other.public_id)
+                    if unless_blocked:
+                        _refuse_blocked(s.get_one(Commenter, commenter.id), now)
                     _refresh_identity(existing, profile, now)
                     return existing
                 owner = _lock(s, commenter.id)
                 _refuse_tombstone(owner)
+                if unless_blocked:
+                    _refuse_blocked(owner, now)
                 # Someone may have created it while we waited for the commenter's lock. It is
                 # read, not refreshed: locking it now would reverse the lock order again.
                 created = s.scalar(_identity_query(profile.provider, profile.subject))
@@ -895,7 +940,7 @@ def _forget_changed_commenters(s: Session) -> None:
 # -- the session cookie's read ----------------------------------------------------------------
 
 
-def _in_memory(engine: Engine) -> bool:
+def in_memory(engine: Engine) -> bool:
     """An in-memory SQLite database lives in one connection: no reader of its own for it."""
     database = engine.url.database or ""
     return database in ("", ":memory:") or "mode=memory" in str(engine.url)
@@ -963,6 +1008,11 @@ def _hot_statements(postgresql: bool) -> _HotStatements:
 
 
 def _touch_on(conn: Connection, profile: Profile) -> SignIn | None:
+    """Refresh a known identity and its owner in ``conn``'s transaction; None if unknown.
+
+    Raises ``CommenterBlocked`` for a blocked owner: the caller's transaction then rolls back
+    both updates, so a refused sign-in writes nothing.
+    """
     statements = _hot_statements(False)
     now = utcnow()
     found = _run(conn, statements.touch_identity, _refresh_params(profile, now))
@@ -971,8 +1021,20 @@ def _touch_on(conn: Connection, profile: Profile) -> SignIn | None:
     identity_row = found[0]
     owner = {"v_commenter_id": identity_row["commenter_id"], "v_now": now}
     commenter_row = _run(conn, statements.touch_commenter, owner)[0]
+    if _blocked_row(commenter_row, now):
+        raise CommenterBlocked(BLOCKED_MESSAGE)
     identity_rows = _run(conn, statements.identities_of, owner)
     return _assemble(commenter_row, identity_rows, identity_row["id"], created=False)
+
+
+def _blocked_row(row: Mapping[str, Any], now: datetime) -> bool:
+    """``Commenter.is_blocked_at`` for a commenter row read by the hot path."""
+    until = row["blocked_until"]
+    return row["blocked_at"] is not None and (until is None or until > now)
+
+
+class _Retry(Exception):
+    """The sign-in statement found the identity gone under it; try again."""
 
 
 def _create_on(conn: Connection, profile: Profile) -> SignIn:
@@ -1122,7 +1184,16 @@ def _build_hot_statements(postgresql: bool) -> _HotStatements:
     )
     sign_in_one = None
     if postgresql:
-        touched = touch_identity.cte("touched")
+        is_key = (i.c.provider == _param("v_provider", i.c.provider),
+                  i.c.subject == _param("v_subject", i.c.subject))
+        # A blocked owner (as of the statement's snapshot) gets no update: its sign-in is
+        # refused, and the third branch below reports it.
+        owner_blocked = (
+            select(c.c.id)
+            .where(c.c.id == i.c.commenter_id, _blocked_clause(c))
+            .exists()
+        )
+        touched = touch_identity.where(~owner_blocked).cte("touched")
         seen = (
             update(c).where(c.c.id == touched.c.commenter_id)
             .values(last_seen_at=_param("v_now", c.c.last_seen_at))
@@ -1132,14 +1203,16 @@ def _build_hot_statements(postgresql: bool) -> _HotStatements:
             i.c.commenter_id == touched.c.commenter_id, i.c.id != touched.c.id
         )
         owned = union_all(select(*touched.c), others).subquery("owned")
-        # Both at once: the inserts run only when the update found nothing.
         found = select(*_labelled(seen, "c_"), *_labelled(owned, "i_"),
-                       (owned.c.id == touched.c.id).label("touched"), false().label("created"))
+                       (owned.c.id == touched.c.id).label("touched"), false().label("created"),
+                       false().label("blocked"))
         found = found.select_from(seen.join(owned, true()).join(touched, true()))
+        # The inserts run only when the identity does not exist (in the same snapshot as the
+        # update; one inserted since makes the insert fail on the unique key: retried).
         made_new = (
             insert(c).from_select(
                 list(commenter_values),
-                select(*commenter_values.values()).where(~select(touched.c.id).exists()),
+                select(*commenter_values.values()).where(~select(i.c.id).where(*is_key).exists()),
             ).returning(*c.c).cte("made_new")
         )
         attached_new = (
@@ -1149,11 +1222,27 @@ def _build_hot_statements(postgresql: bool) -> _HotStatements:
             ).returning(*i.c).cte("attached_new")
         )
         created = select(*_labelled(made_new, "c_"), *_labelled(attached_new, "i_"),
-                         true().label("touched"), true().label("created"))
+                         true().label("touched"), true().label("created"),
+                         false().label("blocked"))
         created = created.select_from(made_new.join(attached_new, true()))
-        sign_in_one = union_all(found, created).order_by(literal_column("i_id"))
+        refused = (
+            select(*_labelled(c, "c_"), *_labelled(i, "i_"), true().label("touched"),
+                   false().label("created"), true().label("blocked"))
+            .select_from(i.join(c, c.c.id == i.c.commenter_id))
+            .where(*is_key, _blocked_clause(c))
+        )
+        sign_in_one = union_all(found, created, refused).order_by(literal_column("i_id"))
     return _HotStatements(touch_identity, touch_commenter, identities_of, create_commenter,
                           create_identity, sign_in_one, defaults)
+
+
+def _blocked_clause(c: Table) -> Any:
+    """``Commenter.is_blocked_at(v_now)`` in SQL."""
+    until = c.c.blocked_until
+    return and_(
+        c.c.blocked_at.is_not(None),
+        or_(until.is_(None), until > _param("v_now", c.c.last_seen_at)),
+    )
 
 
 def _defaulted(
@@ -1289,6 +1378,11 @@ def _undoable_merge(s: Session, target: Commenter) -> AuditEvent:
                 "Identities changed since the last merge; it can no longer be undone."
             )
     raise StoreConflict(f"Commenter {target.public_id} has no merge to undo.")
+
+
+def _refuse_blocked(row: Commenter, now: datetime) -> None:
+    if row.is_blocked_at(now):
+        raise CommenterBlocked(BLOCKED_MESSAGE)
 
 
 def _refuse_tombstone(row: Commenter) -> None:
