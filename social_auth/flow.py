@@ -10,8 +10,6 @@ commenter's typed text survives a cancel or a failure.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import secrets
 import threading
@@ -36,7 +34,7 @@ from .errors import (
 )
 from .provider import Profile, Provider
 from .store.models import UsedFlowState
-from .store.store import in_memory
+from .store.store import ThreadConnections, in_memory
 
 #: Name of the cookie the caller keeps ``FlowStart.cookie_value`` in.
 COOKIE_NAME = "social_auth_flow"
@@ -96,13 +94,13 @@ class SqlUsedStates:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._own_connections = engine.dialect.name == "sqlite" and not in_memory(engine)
-        if self._own_connections:
+        self._connections: ThreadConnections | None = None
+        if engine.dialect.name == "sqlite" and not in_memory(engine):
+            self._connections = ThreadConnections(engine, setup=_relaxed_sync)
             dialect = engine.dialect
             self._insert = _DriverSql.of(_INSERT, dialect)
             self._prune = _DriverSql.of(_PRUNE, dialect)
             self._forget = _DriverSql.of(_FORGET, dialect)
-        self._local = threading.local()
         self._next_prune = 0.0
 
     def consume(self, jti: str, expires_at: float) -> bool:
@@ -111,7 +109,7 @@ class SqlUsedStates:
         if prune:  # two threads may both prune at the turn of a minute: harmless
             self._next_prune = now + self.PRUNE_EVERY
         try:
-            if self._own_connections:
+            if self._connections is not None:
                 return self._consume_on_own_connection(jti, expires_at, now, prune)
             with self.engine.connect() as conn:
                 conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -122,8 +120,9 @@ class SqlUsedStates:
     def _consume_on_own_connection(
         self, jti: str, expires_at: float, now: float, prune: bool
     ) -> bool:
+        assert self._connections is not None
         dbapi = self.engine.dialect.loaded_dbapi
-        connection = self._connection()
+        connection = self._connections.get()
         try:
             if prune:
                 self._prune.run(connection, now=now)
@@ -140,30 +139,16 @@ class SqlUsedStates:
                     return False
                 return True
         except dbapi.Error as exc:
-            self._drop_connection()  # a new one on the next call
+            self._connections.drop()  # a new one on the next call
             raise StoreUnavailable(STORE_DOWN) from exc
 
-    def _connection(self) -> Any:
-        local: dict[str, Any] = self._local.__dict__
-        if local.get("pid") != os.getpid():  # this thread's first call, or a forked worker's
-            fairy = self.engine.raw_connection()
-            connection: Any = fairy.driver_connection
-            fairy.detach()
-            connection.isolation_level = None  # autocommit: each statement commits itself
-            journal = connection.execute("PRAGMA journal_mode").fetchone()[0]
-            if str(journal).lower() == "wal":  # never with a rollback journal: it could corrupt
-                connection.execute("PRAGMA synchronous=NORMAL")  # this connection only
-            local.clear()
-            local.update(pid=os.getpid(), fairy=fairy, connection=connection)
-        return local["connection"]
 
-    def _drop_connection(self) -> None:
-        local: dict[str, Any] = self._local.__dict__
-        connection = local.get("connection") if local.get("pid") == os.getpid() else None
-        local.clear()
-        if connection is not None:
-            with contextlib.suppress(Exception):  # already broken: the caller raises its error
-                connection.close()
+def _relaxed_sync(connection: Any) -> None:
+    """The replay guard's own connection commits without its own fsync, in WAL mode only (with
+    a rollback journal a power cut could corrupt the file); see ``SqlUsedStates``."""
+    journal = connection.execute("PRAGMA journal_mode").fetchone()[0]
+    if str(journal).lower() == "wal":
+        connection.execute("PRAGMA synchronous=NORMAL")
 
 
 _USED: Any = UsedFlowState.__table__

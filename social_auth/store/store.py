@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -140,6 +140,42 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class ThreadConnections:
+    """One DB-API connection per thread (and per process: a forked worker makes its own) to a
+    SQLite file, in autocommit mode, for statements that go straight to the driver.
+
+    Made by the engine, so with its pragmas (foreign keys, busy timeout, WAL), then detached
+    from the pool, whose checkout and reset cost more than a short write. ``setup`` runs once
+    on each new connection. After a driver error call ``drop``: the next ``get`` reconnects.
+    """
+
+    def __init__(self, engine: Engine, setup: Callable[[Any], None] | None = None) -> None:
+        self.engine = engine
+        self._setup = setup
+        self._local = threading.local()
+
+    def get(self) -> Any:
+        local: dict[str, Any] = self._local.__dict__
+        if local.get("pid") != os.getpid():
+            fairy = self.engine.raw_connection()
+            connection: Any = fairy.driver_connection
+            fairy.detach()
+            connection.isolation_level = None  # autocommit; transactions are explicit
+            if self._setup is not None:
+                self._setup(connection)
+            local.clear()
+            local.update(pid=os.getpid(), fairy=fairy, connection=connection)
+        return local["connection"]
+
+    def drop(self) -> None:
+        local: dict[str, Any] = self._local.__dict__
+        connection = local.get("connection") if local.get("pid") == os.getpid() else None
+        local.clear()
+        if connection is not None:
+            with suppress(Exception):  # already broken: the caller raises the error that matters
+                connection.close()
+
+
 class IdentityStore:
     """Commenters and their identities. Every method runs in its own transaction and returns
     detached objects whose identities are loaded, so callers may keep them after it returns."""
@@ -149,6 +185,9 @@ class IdentityStore:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._change_listeners: list[Callable[[frozenset[int]], None]] = []
         self._reader = threading.local()
+        # SQLite file: sign-ins write on this thread's own connection (see ``_sign_in_own``).
+        sqlite_file = engine.dialect.name == "sqlite" and not in_memory(engine)
+        self._writers = ThreadConnections(engine) if sqlite_file else None
         event.listen(self._sessions, "after_flush", _collect_changed_commenters)
         event.listen(self._sessions, "after_commit", self._after_commit)
         event.listen(self._sessions, "after_rollback", _forget_changed_commenters)
@@ -411,6 +450,8 @@ class IdentityStore:
             try:
                 if dialect.name == "postgresql":
                     return self._sign_in_one(profile)
+                if self._writers is not None:
+                    return self._sign_in_own(profile)
                 if dialect.update_returning and dialect.insert_returning:
                     with self.engine.begin() as conn:
                         # SQLite: the UPDATE takes the write lock, so nobody can insert the
@@ -444,6 +485,39 @@ class IdentityStore:
         if first["blocked"]:
             raise CommenterBlocked(BLOCKED_MESSAGE)
         return _sign_in_from_rows(rows, created=bool(first["created"]))
+
+    def _sign_in_own(self, profile: Profile) -> SignIn:
+        """SQLite file: refresh the identity or else create it, in one transaction on this
+        thread's own connection (durability as the engine's: only the pool is skipped).
+
+        ``BEGIN IMMEDIATE`` takes the write lock first (waiting up to the busy timeout), so
+        nobody can insert the identity between our UPDATE and our INSERT; anything raised
+        (a blocked owner, a unique key) rolls the whole transaction back.
+        """
+        assert self._writers is not None
+        own = _OwnConnection(self._writers.get(), self.engine.dialect)
+        _driver(own, "BEGIN IMMEDIATE", self._writers)
+        try:
+            known = _touch_on(own, profile)
+            done = known if known is not None else _create_on(own, profile)
+        except BaseException:
+            self._roll_back(own)
+            raise
+        try:
+            _driver(own, "COMMIT", self._writers)
+        except DBAPIError:
+            self._roll_back(own)
+            raise
+        return done
+
+    def _roll_back(self, own: _OwnConnection) -> None:
+        """Roll back after an error; a connection that cannot is dropped, and the error that
+        got us here is the one raised."""
+        assert self._writers is not None
+        try:
+            own.dbapi.execute("ROLLBACK")
+        except Exception:
+            self._writers.drop()
 
     def _touch_identity(self, profile: Profile) -> SignIn | None:
         """Refresh a known identity and its commenter's ``last_seen_at``; None if unknown."""
@@ -1007,7 +1081,7 @@ def _hot_statements(postgresql: bool) -> _HotStatements:
     return _build_hot_statements(postgresql)
 
 
-def _touch_on(conn: Connection, profile: Profile) -> SignIn | None:
+def _touch_on(conn: Connection | _OwnConnection, profile: Profile) -> SignIn | None:
     """Refresh a known identity and its owner in ``conn``'s transaction; None if unknown.
 
     Raises ``CommenterBlocked`` for a blocked owner: the caller's transaction then rolls back
@@ -1037,7 +1111,7 @@ class _Retry(Exception):
     """The sign-in statement found the identity gone under it; try again."""
 
 
-def _create_on(conn: Connection, profile: Profile) -> SignIn:
+def _create_on(conn: Connection | _OwnConnection, profile: Profile) -> SignIn:
     statements = _hot_statements(False)
     params = _create_params(profile, statements)
     commenter_row = _run(conn, statements.create_commenter, params)[0]
@@ -1075,15 +1149,36 @@ def _prepared(statement: Any, dialect: Dialect) -> _Prepared | None:
     )
 
 
-def _run(conn: Connection, statement: Any, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+class _OwnConnection(NamedTuple):
+    """A ``ThreadConnections`` connection and the engine's dialect, for ``_run``."""
+
+    dbapi: Any
+    dialect: Dialect
+
+
+def _driver(own: _OwnConnection, sql: str, connections: ThreadConnections) -> None:
+    """Run a transaction statement on ``own``, errors wrapped as SQLAlchemy's (and the
+    connection dropped: the next call gets a fresh one)."""
+    error = own.dialect.loaded_dbapi.Error
+    try:
+        own.dbapi.execute(sql)
+    except error as exc:
+        connections.drop()
+        raise DBAPIError.instance(sql, [], exc, error, dialect=own.dialect) from exc
+
+
+def _run(
+    conn: Connection | _OwnConnection, statement: Any, params: Mapping[str, Any]
+) -> list[dict[str, Any]]:
     """Rows of ``statement`` as dicts, converted by the columns' types.
 
     On SQLite, where the driver is in-process and SQLAlchemy's per-execution bookkeeping costs
     more than the query, the compiled SQL goes straight to the driver's cursor (inside the
-    Connection's transaction; errors are wrapped as SQLAlchemy's, as ``execute`` would).
+    caller's transaction; errors are wrapped as SQLAlchemy's, as ``execute`` would).
     """
     prepared = _prepared(statement, conn.dialect)
     if prepared is None:
+        assert isinstance(conn, Connection)  # an own connection is SQLite's
         return [dict(row._mapping) for row in conn.execute(statement, params)]
     rows = _fetch_raw(conn, prepared, params)
     keys, results = prepared.keys, prepared.results
@@ -1094,12 +1189,15 @@ def _run(conn: Connection, statement: Any, params: Mapping[str, Any]) -> list[di
 
 
 def _fetch_raw(
-    conn: Connection, prepared: _Prepared, params: Mapping[str, Any]
+    conn: Connection | _OwnConnection, prepared: _Prepared, params: Mapping[str, Any]
 ) -> list[tuple[Any, ...]]:
     """SQLite: the driver's rows of a prepared statement, values not yet converted."""
     args = [p(params[n]) if p else params[n] for n, p in zip(prepared.names, prepared.binds,
                                                              strict=True)]
-    dbapi_connection = conn.connection.driver_connection
+    if isinstance(conn, _OwnConnection):
+        dbapi_connection = conn.dbapi
+    else:
+        dbapi_connection = conn.connection.driver_connection
     assert dbapi_connection is not None
     try:
         cursor = dbapi_connection.cursor()
