@@ -14,7 +14,7 @@ from typing import Literal
 from .emails import email_key
 from .errors import AccountConflict, CommenterBlocked, NotFound, StoreConflict
 from .provider import Capabilities, Profile, Provider
-from .store import Commenter, Identity, IdentityStore
+from .store import Commenter, Identity, IdentityStore, SignIn
 from .store.store import BLOCKED_MESSAGE
 
 Outcome = Literal["signed_in_existing", "created", "linked_by_email", "connected"]
@@ -110,10 +110,15 @@ def resolve(
     if current is not None and _can_sign_in(current):
         return _connect(profile, current, store)
     if policy.link_by_verified_email and policy.trusts_email(profile):
+        # A known identity keeps its commenter, whatever its email says now: it signs in as
+        # usual, and only an unknown one may link by email (one read, not two, either way).
+        known = store.sign_in_existing(profile)
+        if known is not None:
+            return _settle(known, profile, store)
         linked = _link_by_email(profile, store)
         if linked is not None:
             return linked
-    return _sign_in(profile, store)
+    return _settle(store.sign_in(profile), profile, store)
 
 
 def _connect(profile: Profile, current: Commenter, store: IdentityStore) -> Resolution:
@@ -132,8 +137,7 @@ def _connect(profile: Profile, current: Commenter, store: IdentityStore) -> Reso
 
 
 def _link_by_email(profile: Profile, store: IdentityStore) -> Resolution | None:
-    if store.find_identity(profile.provider, profile.subject) is not None:
-        return None  # a known identity keeps its commenter, whatever its email says now
+    """Link an identity not stored a moment ago to the commenter with its verified email."""
     assert profile.email is not None  # trusts_email checked it
     target = store.find_verified_by_email(profile.email)
     if target is None:
@@ -149,8 +153,9 @@ def _link_by_email(profile: Profile, store: IdentityStore) -> Resolution | None:
     return Resolution(_reload(store, target.id), identity, "linked_by_email")
 
 
-def _sign_in(profile: Profile, store: IdentityStore) -> Resolution:
-    commenter, identity, created = store.sign_in(profile)
+def _settle(signed: SignIn, profile: Profile, store: IdentityStore) -> Resolution:
+    """The resolution of a sign-in the store recorded, repairing a stranded identity."""
+    commenter, identity, created = signed
     if commenter.merged_into_id is not None or commenter.is_erased:
         # Merges move identities in the same transaction, so this is only a defence against
         # a row left behind by hand or by an older version: follow it to the live commenter,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar, overload
 
 from sqlalchemy import (
     Connection,
@@ -437,7 +437,22 @@ class IdentityStore:
         while that statement runs: its refresh of the identity and ``last_seen_at`` stays
         written, and the sign-in is refused all the same.
         """
-        done = self._sign_in_attempts(profile)
+        return self._signed_in(self._sign_in_attempts(profile))
+
+    def sign_in_existing(self, profile: Profile) -> SignIn | None:
+        """``sign_in`` for an identity already stored, refreshed (or refused, for a blocked
+        owner) in the same way; None, creating nothing, when it is not known.
+
+        For callers that must decide something else before a first sign-in creates anything
+        (``linking`` links by email first), without reading the identity twice.
+        """
+        if self._writers is not None:
+            done = self._sign_in_own(profile, create=False)
+        else:
+            done = self._touch_identity(profile)
+        return self._signed_in(done) if done is not None else None
+
+    def _signed_in(self, done: SignIn) -> SignIn:
         if not done.created:  # a refreshed identity: cached copies are stale
             self.notify_changed((done.commenter.id,))
         if done.commenter.is_blocked:  # PostgreSQL: the block landed during the statement
@@ -486,7 +501,12 @@ class IdentityStore:
             raise CommenterBlocked(BLOCKED_MESSAGE)
         return _sign_in_from_rows(rows, created=bool(first["created"]))
 
-    def _sign_in_own(self, profile: Profile) -> SignIn:
+    @overload
+    def _sign_in_own(self, profile: Profile, *, create: Literal[True] = ...) -> SignIn: ...
+    @overload
+    def _sign_in_own(self, profile: Profile, *, create: bool) -> SignIn | None: ...
+
+    def _sign_in_own(self, profile: Profile, *, create: bool = True) -> SignIn | None:
         """SQLite file: refresh the identity or else create it, in one transaction on this
         thread's own connection (durability as the engine's: only the pool is skipped).
 
@@ -498,8 +518,9 @@ class IdentityStore:
         own = _OwnConnection(self._writers.get(), self.engine.dialect)
         _driver(own, "BEGIN IMMEDIATE", self._writers)
         try:
-            known = _touch_on(own, profile)
-            done = known if known is not None else _create_on(own, profile)
+            done = _touch_on(own, profile)
+            if done is None and create:
+                done = _create_on(own, profile)
         except BaseException:
             self._roll_back(own)
             raise
