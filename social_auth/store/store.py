@@ -446,7 +446,9 @@ class IdentityStore:
         For callers that must decide something else before a first sign-in creates anything
         (``linking`` links by email first), without reading the identity twice.
         """
-        if self._writers is not None:
+        if self.engine.dialect.name == "postgresql":
+            done = self._sign_in_one(profile, create=False)
+        elif self._writers is not None:
             done = self._sign_in_own(profile, create=False)
         else:
             done = self._touch_identity(profile)
@@ -481,18 +483,27 @@ class IdentityStore:
                 continue  # another transaction created (or removed) it first: read theirs
         raise StoreConflict(f"Could not record the {profile.provider} sign-in; try again.")
 
-    def _sign_in_one(self, profile: Profile) -> SignIn:
+    @overload
+    def _sign_in_one(self, profile: Profile, *, create: Literal[True] = ...) -> SignIn: ...
+    @overload
+    def _sign_in_one(self, profile: Profile, *, create: bool) -> SignIn | None: ...
+
+    def _sign_in_one(self, profile: Profile, *, create: bool = True) -> SignIn | None:
         """PostgreSQL: refresh the identity or else create it, in one autocommitted statement.
 
         One round trip and no BEGIN/COMMIT. A racing first sign-in of the same identity makes
-        the whole statement fail on the unique key (the commenter insert with it).
+        the whole statement fail on the unique key (the commenter insert with it). Without
+        ``create``, None when the identity is not there.
         """
         statements = _hot_statements(True)
         params = _create_params(profile, statements)
+        statement = statements.sign_in_one if create else statements.touch_one
         with self.engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT")
-            rows = conn.execute(statements.sign_in_one, params).all()
+            rows = conn.execute(statement, params).all()
         if not rows:
+            if not create:
+                return None
             # The identity went (unlinked, erased) between the statement's snapshot and its
             # update: nothing was written; the next attempt creates it afresh.
             raise _Retry
@@ -1094,6 +1105,7 @@ class _HotStatements(NamedTuple):
     create_commenter: Any
     create_identity: Any
     sign_in_one: Any  # PostgreSQL only: refresh, or else create, in one statement
+    touch_one: Any  # PostgreSQL only: ``sign_in_one`` without the create
     defaults: tuple[tuple[str, Any], ...]  # bound names and defaults of unset columns
 
 
@@ -1301,7 +1313,7 @@ def _build_hot_statements(postgresql: bool) -> _HotStatements:
         .values(commenter_id=_param("v_commenter_id", i.c.commenter_id), **identity_values)
         .returning(*i.c)
     )
-    sign_in_one = None
+    sign_in_one = touch_one = None
     if postgresql:
         is_key = (i.c.provider == _param("v_provider", i.c.provider),
                   i.c.subject == _param("v_subject", i.c.subject))
@@ -1351,8 +1363,9 @@ def _build_hot_statements(postgresql: bool) -> _HotStatements:
             .where(*is_key, _blocked_clause(c))
         )
         sign_in_one = union_all(found, created, refused).order_by(literal_column("i_id"))
+        touch_one = union_all(found, refused).order_by(literal_column("i_id"))
     return _HotStatements(touch_identity, touch_commenter, identities_of, create_commenter,
-                          create_identity, sign_in_one, defaults)
+                          create_identity, sign_in_one, touch_one, defaults)
 
 
 def _blocked_clause(c: Table) -> Any:
