@@ -146,7 +146,8 @@ class ThreadConnections:
 
     Made by the engine, so with its pragmas (foreign keys, busy timeout, WAL), then detached
     from the pool, whose checkout and reset cost more than a short write. ``setup`` runs once
-    on each new connection. After a driver error call ``drop``: the next ``get`` reconnects.
+    on each new connection. After a driver error call ``drop``: the next ``get`` reconnects,
+    as it does after ``engine.dispose()`` (which replaces the pool), like pooled connections.
     """
 
     def __init__(self, engine: Engine, setup: Callable[[Any], None] | None = None) -> None:
@@ -156,7 +157,10 @@ class ThreadConnections:
 
     def get(self) -> Any:
         local: dict[str, Any] = self._local.__dict__
-        if local.get("pid") != os.getpid():
+        if local.get("pid") != os.getpid() or local.get("pool") is not self.engine.pool:
+            if local.get("pid") == os.getpid():  # made before a dispose(): close it here
+                self.drop()
+            pool = self.engine.pool
             fairy = self.engine.raw_connection()
             connection: Any = fairy.driver_connection
             fairy.detach()
@@ -164,7 +168,7 @@ class ThreadConnections:
             if self._setup is not None:
                 self._setup(connection)
             local.clear()
-            local.update(pid=os.getpid(), fairy=fairy, connection=connection)
+            local.update(pid=os.getpid(), pool=pool, fairy=fairy, connection=connection)
         return local["connection"]
 
     def drop(self) -> None:
