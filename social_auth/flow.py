@@ -318,7 +318,7 @@ def read_cookie(cookie_value: str | None, *, settings: FlowSettings) -> FlowCook
         return FlowCookie(None, problem=_NO_COOKIE)
     try:
         payload, signed_at = settings.serializer().loads(
-            cookie_value, max_age=PEEK_MAX_AGE, return_timestamp=True
+            cookie_value, max_age=max(PEEK_MAX_AGE, settings.max_age), return_timestamp=True
         )
         flow = _load(payload)
     except SignatureExpired:
