@@ -505,16 +505,17 @@ class IdentityStore:
         with self.engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT")
             rows = conn.execute(statement, params).all()
+            # Nothing came back: the owner is blocked (the update skipped it), the identity is
+            # unknown (without ``create``), or it went (unlinked, erased) between the
+            # statement's snapshot and its update. Nothing was written in any case; only this
+            # rare answer costs a second look.
+            if not rows and conn.execute(statements.owner_blocked, params).first():
+                raise CommenterBlocked(BLOCKED_MESSAGE)
         if not rows:
             if not create:
                 return None
-            # The identity went (unlinked, erased) between the statement's snapshot and its
-            # update: nothing was written; the next attempt creates it afresh.
-            raise _Retry
-        first = rows[0]._mapping
-        if first["blocked"]:
-            raise CommenterBlocked(BLOCKED_MESSAGE)
-        return _sign_in_from_rows(rows, created=bool(first["created"]))
+            raise _Retry  # the next attempt creates it afresh
+        return _sign_in_from_rows(rows, created=bool(rows[0]._mapping["created"]))
 
     @overload
     def _sign_in_own(self, profile: Profile, *, create: Literal[True] = ...) -> SignIn: ...
@@ -1110,6 +1111,7 @@ class _HotStatements(NamedTuple):
     create_identity: Any
     sign_in_one: Any  # PostgreSQL only: refresh, or else create, in one statement
     touch_one: Any  # PostgreSQL only: ``sign_in_one`` without the create
+    owner_blocked: Any  # PostgreSQL only: whether the identity's owner is blocked
     defaults: tuple[tuple[str, Any], ...]  # bound names and defaults of unset columns
 
 
@@ -1317,18 +1319,14 @@ def _build_hot_statements(postgresql: bool) -> _HotStatements:
         .values(commenter_id=_param("v_commenter_id", i.c.commenter_id), **identity_values)
         .returning(*i.c)
     )
-    sign_in_one = touch_one = None
+    sign_in_one = touch_one = owner_blocked = None
     if postgresql:
         is_key = (i.c.provider == _param("v_provider", i.c.provider),
                   i.c.subject == _param("v_subject", i.c.subject))
-        # A blocked owner (as of the statement's snapshot) gets no update: its sign-in is
-        # refused, and the third branch below reports it.
-        owner_blocked = (
-            select(c.c.id)
-            .where(c.c.id == i.c.commenter_id, _blocked_clause(c))
-            .exists()
-        )
-        touched = touch_identity.where(~owner_blocked).cte("touched")
+        # A blocked owner (as of the statement's snapshot) gets no update, and so no row back:
+        # ``owner_blocked`` then tells that answer from an unknown identity.
+        blocked = select(c.c.id).where(c.c.id == i.c.commenter_id, _blocked_clause(c)).exists()
+        touched = touch_identity.where(~blocked).cte("touched")
         seen = (
             update(c).where(c.c.id == touched.c.commenter_id)
             .values(last_seen_at=_param("v_now", c.c.last_seen_at))
@@ -1339,8 +1337,7 @@ def _build_hot_statements(postgresql: bool) -> _HotStatements:
         )
         owned = union_all(select(*touched.c), others).subquery("owned")
         found = select(*_labelled(seen, "c_"), *_labelled(owned, "i_"),
-                       (owned.c.id == touched.c.id).label("touched"), false().label("created"),
-                       false().label("blocked"))
+                       (owned.c.id == touched.c.id).label("touched"), false().label("created"))
         found = found.select_from(seen.join(owned, true()).join(touched, true()))
         # The inserts run only when the identity does not exist (in the same snapshot as the
         # update; one inserted since makes the insert fail on the unique key: retried).
@@ -1357,19 +1354,13 @@ def _build_hot_statements(postgresql: bool) -> _HotStatements:
             ).returning(*i.c).cte("attached_new")
         )
         created = select(*_labelled(made_new, "c_"), *_labelled(attached_new, "i_"),
-                         true().label("touched"), true().label("created"),
-                         false().label("blocked"))
+                         true().label("touched"), true().label("created"))
         created = created.select_from(made_new.join(attached_new, true()))
-        refused = (
-            select(*_labelled(c, "c_"), *_labelled(i, "i_"), true().label("touched"),
-                   false().label("created"), true().label("blocked"))
-            .select_from(i.join(c, c.c.id == i.c.commenter_id))
-            .where(*is_key, _blocked_clause(c))
-        )
-        sign_in_one = union_all(found, created, refused).order_by(literal_column("i_id"))
-        touch_one = union_all(found, refused).order_by(literal_column("i_id"))
+        sign_in_one = union_all(found, created).order_by(literal_column("i_id"))
+        touch_one = found.order_by(literal_column("i_id"))
+        owner_blocked = select(i.c.id).where(*is_key, blocked)
     return _HotStatements(touch_identity, touch_commenter, identities_of, create_commenter,
-                          create_identity, sign_in_one, touch_one, defaults)
+                          create_identity, sign_in_one, touch_one, owner_blocked, defaults)
 
 
 def _blocked_clause(c: Table) -> Any:
