@@ -11,15 +11,18 @@ commenter's typed text survives a cancel or a failure.
 from __future__ import annotations
 
 import re
+import secrets
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import unquote, urlsplit
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import Engine, delete, insert
+from itsdangerous import BadSignature, Serializer, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
+from sqlalchemy import Connection, Engine, bindparam, delete, insert
+from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from .errors import (
@@ -30,8 +33,9 @@ from .errors import (
     StateMismatch,
     StoreUnavailable,
 )
-from .provider import Profile, Provider, new_secret
+from .provider import Profile, Provider
 from .store.models import UsedFlowState
+from .store.store import ThreadConnections, in_memory
 
 #: Name of the cookie the caller keeps ``FlowStart.cookie_value`` in.
 COOKIE_NAME = "social_auth_flow"
@@ -75,21 +79,116 @@ class MemoryUsedStates:
 class SqlUsedStates:
     """A replay guard shared by every worker through the identity store's database (table
     ``social_auth_used_state``, migration 0002): the primary key makes the second insert of a
-    flow id fail, whichever worker tries it."""
+    flow id fail, whichever worker tries it.
+
+    One insert per sign-in, autocommitted. On a SQLite file it goes to this thread's own
+    connection (made by the engine, so with its pragmas, then kept out of the pool). In WAL
+    mode that connection commits with ``synchronous=NORMAL``: safe against a crash of the
+    process, and made durable against a power cut by the next full commit to the file, which
+    for a sign-in that succeeds is its own ``sign_in``, before any session cookie exists (the
+    fsync covers the whole WAL file). Every other connection keeps the engine's settings.
+    Expired ids are deleted at most once every ``PRUNE_EVERY`` seconds per guard (an indexed
+    range delete), not on every sign-in; one not deleted yet does not count as used.
+    """
+
+    PRUNE_EVERY = 60.0
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._connections: ThreadConnections | None = None
+        if engine.dialect.name == "sqlite" and not in_memory(engine):
+            self._connections = ThreadConnections(engine, setup=_relaxed_sync)
+            dialect = engine.dialect
+            self._insert = _DriverSql.of(_INSERT, dialect)
+            self._prune = _DriverSql.of(_PRUNE, dialect)
+            self._forget = _DriverSql.of(_FORGET, dialect)
+        self._next_prune = 0.0
 
     def consume(self, jti: str, expires_at: float) -> bool:
+        now = time.time()
+        prune = now >= self._next_prune
+        if prune:  # two threads may both prune at the turn of a minute: harmless
+            self._next_prune = now + self.PRUNE_EVERY
         try:
-            with self.engine.begin() as conn:
-                expired = UsedFlowState.expires_at < time.time()
-                conn.execute(delete(UsedFlowState).where(expired))
-                conn.execute(insert(UsedFlowState).values(jti=jti, expires_at=expires_at))
-        except IntegrityError:
-            return False
+            if self._connections is not None:
+                return self._consume_on_own_connection(jti, expires_at, now, prune)
+            with self.engine.connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT")
+                return _consume_on(conn, jti, expires_at, now, prune)
         except SQLAlchemyError as exc:  # the database went away: refuse, nothing half-done
             raise StoreUnavailable(STORE_DOWN) from exc
+
+    def _consume_on_own_connection(
+        self, jti: str, expires_at: float, now: float, prune: bool
+    ) -> bool:
+        assert self._connections is not None
+        dbapi = self.engine.dialect.loaded_dbapi
+        connection = self._connections.get()
+        try:
+            if prune:
+                self._prune.run(connection, now=now)
+            try:
+                self._insert.run(connection, jti=jti, expires_at=expires_at)
+                return True
+            except dbapi.IntegrityError:
+                # Taken. An expired entry not yet pruned does not count: forget it, try again.
+                if not self._forget.run(connection, jti=jti, now=now).rowcount:
+                    return False
+                try:
+                    self._insert.run(connection, jti=jti, expires_at=expires_at)
+                except dbapi.IntegrityError:
+                    return False
+                return True
+        except dbapi.Error as exc:
+            self._connections.drop()  # a new one on the next call
+            raise StoreUnavailable(STORE_DOWN) from exc
+
+
+def _relaxed_sync(connection: Any) -> None:
+    """The replay guard's own connection commits without its own fsync, in WAL mode only (with
+    a rollback journal a power cut could corrupt the file); see ``SqlUsedStates``."""
+    journal = connection.execute("PRAGMA journal_mode").fetchone()[0]
+    if str(journal).lower() == "wal":
+        connection.execute("PRAGMA synchronous=NORMAL")
+
+
+_USED: Any = UsedFlowState.__table__
+# Built once; on a SQLite file compiled once more to go straight to the driver.
+_INSERT = insert(_USED).values(jti=bindparam("jti"), expires_at=bindparam("expires_at"))
+_PRUNE = delete(_USED).where(_USED.c.expires_at < bindparam("now"))
+_FORGET = delete(_USED).where(
+    _USED.c.jti == bindparam("jti"), _USED.c.expires_at < bindparam("now")
+)
+
+
+class _DriverSql(NamedTuple):
+    sql: str
+    names: tuple[str, ...]
+
+    @classmethod
+    def of(cls, statement: Any, dialect: Dialect) -> _DriverSql:
+        compiled = statement.compile(dialect=dialect)
+        return cls(str(compiled), tuple(compiled.positiontup or ()))
+
+    def run(self, connection: Any, **params: Any) -> Any:
+        return connection.execute(self.sql, tuple(params[n] for n in self.names))
+
+
+def _consume_on(conn: Connection, jti: str, expires_at: float, now: float, prune: bool) -> bool:
+    """``SqlUsedStates.consume`` on an autocommitting pooled connection."""
+    if prune:
+        conn.execute(_PRUNE, {"now": now})
+    entry = {"jti": jti, "expires_at": expires_at}
+    try:
+        conn.execute(_INSERT, entry)
+        return True
+    except IntegrityError:
+        if not conn.execute(_FORGET, {"jti": jti, "now": now}).rowcount:
+            return False
+        try:
+            conn.execute(_INSERT, entry)
+        except IntegrityError:
+            return False
         return True
 
 
@@ -102,10 +201,26 @@ class FlowSettings:
     used_states: UsedStates
     fallbacks: Sequence[str | bytes] = ()
     max_age: int = MAX_AGE
+    _serializer: URLSafeTimedSerializer = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        keys = [_bytes(k) for k in (*self.fallbacks, self.secret_key)]
+        object.__setattr__(self, "_serializer", _FlowSerializer(keys, salt=SALT))
 
     def serializer(self) -> URLSafeTimedSerializer:
-        keys = [_bytes(k) for k in (*self.fallbacks, self.secret_key)]
-        return URLSafeTimedSerializer(keys, salt=SALT)
+        """The flow cookie's serializer, built once (it holds only the keys and the salt)."""
+        return self._serializer
+
+
+class _FlowSerializer(URLSafeTimedSerializer):
+    """Compresses only a flow that carries a draft. Without one the payload is random secrets
+    and a short path, which zlib never shortens, and trying costs a third of ``start``. Reads
+    both forms, as any ``URLSafeTimedSerializer`` does (a compressed payload starts with ".")."""
+
+    def dump_payload(self, obj: Any) -> bytes:
+        if isinstance(obj, dict) and obj.get("d"):
+            return super().dump_payload(obj)
+        return base64_encode(Serializer.dump_payload(self, obj))
 
 
 @dataclass(frozen=True)
@@ -149,6 +264,16 @@ class SignInResult:
     commenter: str | None = None
 
 
+@dataclass(frozen=True)
+class FlowCookie:
+    """A flow cookie, verified and decoded once: the flow it holds, when it was signed, and
+    why ``finish`` must refuse it (``problem``, None when it may go on)."""
+
+    state: FlowState | None
+    signed_at: int = 0
+    problem: str | None = None
+
+
 def start(
     provider: Provider,
     redirect_uri: str,
@@ -164,10 +289,10 @@ def start(
     ``connect_to`` is the public id of a signed-in commenter connecting another account: the
     state records it, so only a callback in that commenter's session can link anything.
     """
-    code_verifier, nonce = new_secret(), new_secret()
-    request = provider.authorization_request(redirect_uri, new_secret(), code_verifier, nonce)
+    code_verifier, nonce = _secret(), _secret()
+    request = provider.authorization_request(redirect_uri, _secret(), code_verifier, nonce)
     state = FlowState(
-        jti=new_secret(),
+        jti=_secret(),
         provider=provider.instance_name,
         state=request.state,
         code_verifier=code_verifier,
@@ -185,15 +310,31 @@ def start(
     return FlowStart(request.url, cookie_value, state)
 
 
-def peek(cookie_value: str | None, *, settings: FlowSettings) -> FlowState | None:
-    """The flow a cookie holds, without consuming it, even a little after it expired: enough
-    to give the commenter back their draft and ``next`` after a cancel or an error."""
+def read_cookie(cookie_value: str | None, *, settings: FlowSettings) -> FlowCookie:
+    """Verify and decode a flow cookie once, for ``finish_read`` and for the caller: the flow
+    is there even a little after it expired (``PEEK_MAX_AGE``), enough to give the commenter
+    back their draft and ``next`` after a cancel or an error."""
     if not cookie_value:
-        return None
+        return FlowCookie(None, problem=_NO_COOKIE)
     try:
-        return _load(settings.serializer().loads(cookie_value, max_age=PEEK_MAX_AGE))
+        payload, signed_at = settings.serializer().loads(
+            cookie_value, max_age=max(PEEK_MAX_AGE, settings.max_age), return_timestamp=True
+        )
+        flow = _load(payload)
+    except SignatureExpired:
+        return FlowCookie(None, problem=_TOO_LONG)
     except (BadSignature, ValueError, TypeError, KeyError):
-        return None
+        return FlowCookie(None, problem="This sign-in's cookie is not valid.")
+    signed = int(signed_at.timestamp())
+    # What itsdangerous checks for ``max_age``, against the flow's own, shorter limit.
+    if int(time.time()) - signed > settings.max_age:
+        return FlowCookie(flow, signed, _TOO_LONG)
+    return FlowCookie(flow, signed)
+
+
+def peek(cookie_value: str | None, *, settings: FlowSettings) -> FlowState | None:
+    """The flow a cookie holds, without consuming it, even a little after it expired."""
+    return read_cookie(cookie_value, settings=settings).state
 
 
 def finish(
@@ -209,9 +350,22 @@ def finish(
     Raises ``StateMismatch`` (400), ``SignInCancelled`` or ``ProviderError`` (502/504); each
     carries the flow's ``next_path``, ``popup`` and ``draft`` when the cookie had them.
     """
-    flow = peek(cookie_value, settings=settings)
+    cookie = read_cookie(cookie_value, settings=settings)
+    return finish_read(provider, cookie, params, redirect_uri, settings=settings)
+
+
+def finish_read(
+    provider: Provider,
+    cookie: FlowCookie,
+    params: Mapping[str, str],
+    redirect_uri: str,
+    *,
+    settings: FlowSettings,
+) -> SignInResult:
+    """``finish`` for a cookie the caller already read with ``read_cookie``."""
+    flow = cookie.state
     try:
-        flow = _check_state(provider, cookie_value, params, settings)
+        flow = _check_state(provider, cookie, params, settings)
         _check_provider_answer(provider, params)
         profile = provider.complete(
             params,
@@ -235,23 +389,16 @@ def finish(
     )
 
 
+_NO_COOKIE = "This sign-in was not started here, or its cookie was lost."
+_TOO_LONG = "This sign-in took too long; please try again."
+
+
 def _check_state(
-    provider: Provider,
-    cookie_value: str | None,
-    params: Mapping[str, str],
-    settings: FlowSettings,
+    provider: Provider, cookie: FlowCookie, params: Mapping[str, str], settings: FlowSettings
 ) -> FlowState:
-    if not cookie_value:
-        raise StateMismatch("This sign-in was not started here, or its cookie was lost.")
-    try:
-        payload, signed_at = settings.serializer().loads(
-            cookie_value, max_age=settings.max_age, return_timestamp=True
-        )
-        flow = _load(payload)
-    except SignatureExpired as exc:
-        raise StateMismatch("This sign-in took too long; please try again.") from exc
-    except (BadSignature, ValueError, TypeError, KeyError) as exc:
-        raise StateMismatch("This sign-in's cookie is not valid.") from exc
+    flow = cookie.state
+    if cookie.problem is not None or flow is None:
+        raise StateMismatch(cookie.problem or "This sign-in's cookie is not valid.")
     if flow.provider != provider.instance_name:
         raise StateMismatch("This answer is for a sign-in with another provider.")
     if provider.protocol == "oauth1":
@@ -264,7 +411,7 @@ def _check_state(
     if returned != flow.state:
         raise StateMismatch("The provider's answer is for another sign-in.")
     # Consumed before anything else happens, so a cancelled or failed state cannot be retried.
-    expires_at = signed_at.timestamp() + settings.max_age
+    expires_at = float(cookie.signed_at + settings.max_age)
     if not settings.used_states.consume(flow.jti, expires_at):
         raise StateMismatch("This sign-in was already used.")
     return flow
@@ -343,6 +490,12 @@ def _load(data: Any) -> FlowState:
         intent="connect" if data.get("i") == "connect" else "sign_in",
         commenter=str(data["c"]) if data.get("c") else None,
     )
+
+
+def _secret() -> str:
+    """A random value for state, nonce, PKCE verifier and flow id: 48 URL-safe characters
+    (288 bits; a PKCE verifier needs 43 to 128 unreserved ones, RFC 7636 section 4.1)."""
+    return secrets.token_urlsafe(36)
 
 
 def _bytes(key: str | bytes) -> bytes:

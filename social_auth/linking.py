@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from .emails import email_key
-from .errors import AccountConflict, NotFound, StoreConflict
+from .errors import AccountConflict, CommenterBlocked, NotFound, StoreConflict
 from .provider import Capabilities, Profile, Provider
-from .store import Commenter, Identity, IdentityStore
+from .store import Commenter, Identity, IdentityStore, SignIn
+from .store.store import BLOCKED_MESSAGE
 
 Outcome = Literal["signed_in_existing", "created", "linked_by_email", "connected"]
 
@@ -98,15 +99,26 @@ def resolve(
 
     Raises ``AccountConflict`` (changing nothing) when connecting an identity that belongs to
     another commenter, and ``StoreConflict`` when ``current`` was merged or erased meanwhile.
+
+    Raises ``CommenterBlocked`` when the sign-in would go to a blocked commenter, having
+    linked nothing and written nothing to the commenter or identity rows: ``store.sign_in``
+    decides on the row it reads anyway, a link by email checks the target it loaded (and the
+    store again under its lock). The exception is the repair path for an identity left on a
+    merged commenter: its refresh is written before the live commenter is found blocked.
     """
     profile = policy.vetted(profile)
     if current is not None and _can_sign_in(current):
         return _connect(profile, current, store)
     if policy.link_by_verified_email and policy.trusts_email(profile):
+        # A known identity keeps its commenter, whatever its email says now: it signs in as
+        # usual, and only an unknown one may link by email (one read, not two, either way).
+        known = store.sign_in_existing(profile)
+        if known is not None:
+            return _settle(known, profile, store)
         linked = _link_by_email(profile, store)
         if linked is not None:
             return linked
-    return _sign_in(profile, store)
+    return _settle(store.sign_in(profile), profile, store)
 
 
 def _connect(profile: Profile, current: Commenter, store: IdentityStore) -> Resolution:
@@ -120,19 +132,20 @@ def _connect(profile: Profile, current: Commenter, store: IdentityStore) -> Reso
             )
         # Left on a tombstone of the current commenter: bring it home.
         store.move_identity(known, current, actor="linking:tombstone")
-    identity = store.link(current, profile)
+    identity = store.link(current, profile, unless_blocked=True)
     return Resolution(_reload(store, current.id), identity, "connected")
 
 
 def _link_by_email(profile: Profile, store: IdentityStore) -> Resolution | None:
-    if store.find_identity(profile.provider, profile.subject) is not None:
-        return None  # a known identity keeps its commenter, whatever its email says now
+    """Link an identity not stored a moment ago to the commenter with its verified email."""
     assert profile.email is not None  # trusts_email checked it
     target = store.find_verified_by_email(profile.email)
     if target is None:
         return None
+    if target.is_blocked:
+        raise CommenterBlocked(BLOCKED_MESSAGE)
     try:
-        identity = store.link(target, profile, actor=EMAIL_LINK_ACTOR)
+        identity = store.link(target, profile, actor=EMAIL_LINK_ACTOR, unless_blocked=True)
     except (AccountConflict, StoreConflict):
         # A concurrent first sign-in created the identity, or the target was merged or erased
         # meanwhile: the plain sign-in path reads whichever state won.
@@ -140,8 +153,9 @@ def _link_by_email(profile: Profile, store: IdentityStore) -> Resolution | None:
     return Resolution(_reload(store, target.id), identity, "linked_by_email")
 
 
-def _sign_in(profile: Profile, store: IdentityStore) -> Resolution:
-    commenter, identity, created = store.sign_in(profile)
+def _settle(signed: SignIn, profile: Profile, store: IdentityStore) -> Resolution:
+    """The resolution of a sign-in the store recorded, repairing a stranded identity."""
+    commenter, identity, created = signed
     if commenter.merged_into_id is not None or commenter.is_erased:
         # Merges move identities in the same transaction, so this is only a defence against
         # a row left behind by hand or by an older version: follow it to the live commenter,
@@ -151,6 +165,8 @@ def _sign_in(profile: Profile, store: IdentityStore) -> Resolution:
             store.release_identity(identity, actor="linking:erased-owner")
             commenter, identity, created = store.sign_in(profile)
         else:
+            if live.is_blocked:  # the identity must not move to it
+                raise CommenterBlocked(BLOCKED_MESSAGE)
             identity = store.move_identity(identity, live, actor="linking:tombstone")
             commenter = _reload(store, live.id)
     return Resolution(commenter, identity, "created" if created else "signed_in_existing")

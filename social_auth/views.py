@@ -74,6 +74,7 @@ from .session import (
     take_notice,
 )
 from .store import Commenter
+from .store.store import BLOCKED_MESSAGE
 
 bp = Blueprint("social_auth", __name__, template_folder="templates", static_folder="static")
 
@@ -402,15 +403,16 @@ def callback(provider: str) -> BaseResponse:
     """Finish a sign-in (or a connection) started by ``login`` or ``connect``."""
     after_this_request(_forget_flow)
     chosen = _provider(provider)
-    cookie = request.cookies.get(_short_cookie_name(flow.COOKIE_NAME))
-    started = flow.peek(cookie, settings=_flow_settings())
+    settings = _flow_settings()
+    # Read once: ``finish_read`` checks it, and a cancel still needs to know what it was for.
+    cookie = flow.read_cookie(
+        request.cookies.get(_short_cookie_name(flow.COOKIE_NAME)), settings=settings
+    )
     params = {**request.args.to_dict(), **request.form.to_dict()}
     try:
-        result = flow.finish(
-            chosen, cookie, params, _callback_url(chosen), settings=_flow_settings()
-        )
+        result = flow.finish_read(chosen, cookie, params, _callback_url(chosen), settings=settings)
     except SignInCancelled as exc:
-        connecting = started is not None and started.intent == "connect"
+        connecting = cookie.state is not None and cookie.state.intent == "connect"
         return _private(_cancelled(exc, connecting))
     except SignInError as exc:
         return _private(_failure(exc, exc.next_path, exc.popup, exc.draft))
@@ -442,18 +444,17 @@ def _cancelled(error: SignInCancelled, connecting: bool) -> Response:
 
 
 def _blocked() -> CommenterBlocked:
-    return CommenterBlocked("This account is blocked from commenting on this site.")
+    return CommenterBlocked(BLOCKED_MESSAGE)
 
 
 def _finish_sign_in(result: SignInResult) -> Response:
     store = get_state().store
-    if _goes_to_a_blocked_commenter(result.profile):
-        return _failure(_blocked(), result.next_path, result.popup, result.draft)
     try:
+        # Refuses a blocked commenter (``CommenterBlocked``) without linking or writing.
         resolution = linking.resolve(result.profile, None, store, _policy())
     except SocialAuthError as exc:
         return _failure(exc, result.next_path, result.popup, result.draft)
-    if resolution.commenter.is_blocked:  # blocked in the meantime
+    if resolution.commenter.is_blocked:  # a second guard; the store already refused it
         return _failure(_blocked(), result.next_path, result.popup, result.draft)
     if result.popup:
         response = popup_result("signed-in", next_url=result.next_path)
@@ -463,20 +464,6 @@ def _finish_sign_in(result: SignInResult) -> Response:
             set_draft(response, result.draft)
     sign_in(response, resolution.commenter, resolution.identity)
     return response
-
-
-def _goes_to_a_blocked_commenter(profile: Profile) -> bool:
-    """Whether ``linking.resolve`` would hand this sign-in to a blocked commenter: asked before
-    it runs, because it writes (a sign-in time, or a link by email) on its way."""
-    store, policy = get_state().store, _policy()
-    known = store.find_identity(profile.provider, profile.subject)
-    if known is not None:
-        owner = store.live_commenter(known.commenter_id)
-        return owner is not None and owner.is_blocked
-    if policy.link_by_verified_email and policy.trusts_email(profile) and profile.email:
-        target = store.find_verified_by_email(profile.email)
-        return target is not None and target.is_blocked
-    return False
 
 
 def _finish_connect(result: SignInResult) -> Response:

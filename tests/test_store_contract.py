@@ -10,6 +10,7 @@ import pytest
 
 from social_auth import (
     AccountConflict,
+    CommenterBlocked,
     LastSignInMethod,
     NotFound,
     Profile,
@@ -70,6 +71,33 @@ class StoreContract:
         assert again.identity.avatar_url is None
         assert again.identity.last_sign_in_at is not None
         assert again.identity.last_sign_in_at >= first.identity.last_sign_in_at  # type: ignore[operator]
+
+    def test_sign_in_existing_refreshes_a_known_identity_and_creates_nothing_new(
+        self, store: IdentityStore
+    ):
+        assert store.sign_in_existing(google()) is None
+        assert store.find_identity("google", "110169484474386276334") is None
+        first = store.sign_in(google())
+        again = store.sign_in_existing(google(display_name="Jane Q. Doe"))
+        assert again is not None and again.created is False
+        assert again.commenter.id == first.commenter.id
+        assert again.identity.display_name == "Jane Q. Doe"
+        assert [i.id for i in again.commenter.identities] == [first.identity.id]
+
+    def test_sign_in_refuses_a_blocked_owner_and_writes_nothing(self, store: IdentityStore):
+        jane = store.sign_in(google()).commenter
+        store.block(jane, actor="admin:root")
+        before = store.find_identity("google", "110169484474386276334")
+        for sign_in in (store.sign_in, store.sign_in_existing):
+            with pytest.raises(CommenterBlocked):
+                sign_in(google(display_name="Someone Else"))
+        after = store.find_identity("google", "110169484474386276334")
+        assert before is not None and after is not None
+        assert (after.display_name, after.last_sign_in_at) == (
+            before.display_name,
+            before.last_sign_in_at,
+        )
+        assert store.get(jane.id).last_seen_at == jane.last_seen_at  # type: ignore[union-attr]
 
     def test_subjects_compare_exactly_as_issued(self, store: IdentityStore):
         upper = store.sign_in(github("AbC"))

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import inspect
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import event, inspect
 
 from social_auth import Profile
 from social_auth.store import IdentityStore
+from social_auth.store.store import ThreadConnections
 
 
 def google(subject: str = "1", **changes: object) -> Profile:
@@ -55,3 +59,37 @@ def test_returned_objects_can_be_merged_into_a_session_without_reinserting(
         merged = s.merge(commenter, load=False)
         assert merged.id == commenter.id
         assert not s.new
+
+
+# -- SQLite: the thread's own connections ------------------------------------------------------
+
+
+def test_sqlite_own_connections_follow_the_engines_settings_and_its_dispose(tmp_path):
+    store = IdentityStore.from_url(f"sqlite:///{tmp_path / 'own.sqlite3'}")
+    store.upgrade_schema()
+    try:
+        connections = ThreadConnections(store.engine)
+        first = connections.get()
+        assert connections.get() is first
+        # The engine's pragmas; and no durability setting of its own.
+        assert first.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert first.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert first.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL, SQLite's default
+        with ThreadPoolExecutor(1) as pool:
+            assert pool.submit(connections.get).result() is not first  # one per thread
+
+        @event.listens_for(store.engine, "connect")
+        def on_connect(dbapi_connection, _record):
+            dbapi_connection.execute("PRAGMA cache_size=-4321")
+
+        store.engine.dispose()  # as after a fork, or to apply new connect-time settings
+        second = connections.get()
+        assert second is not first
+        assert second.execute("PRAGMA cache_size").fetchone()[0] == -4321
+        with pytest.raises(Exception, match="closed"):
+            first.execute("SELECT 1")
+        # Sign-ins go through them, in a transaction of their own.
+        signed = store.sign_in(google())
+        assert store.sign_in(google()).commenter.id == signed.commenter.id
+    finally:
+        store.engine.dispose()

@@ -5,14 +5,25 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar, overload
 
-from sqlalchemy import Connection, Engine, Select, create_engine, event, func, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    and_,
+    create_engine,
+    event,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Row
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -33,11 +44,14 @@ from sqlalchemy.sql.expression import (
 
 from .. import signals
 from ..emails import email_key
-from ..errors import AccountConflict, LastSignInMethod, NotFound, StoreConflict
+from ..errors import AccountConflict, CommenterBlocked, LastSignInMethod, NotFound, StoreConflict
 from ..provider import Profile
 from .models import AuditEvent, Base, Commenter, Identity, new_public_id, utcnow
 
 _S = TypeVar("_S", bound=Select[Any])
+
+#: What ``sign_in`` and ``link(..., unless_blocked=True)`` refuse a blocked commenter with.
+BLOCKED_MESSAGE = "This account is blocked from commenting on this site."
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "social_auth_alembic_version"
@@ -126,6 +140,46 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class ThreadConnections:
+    """One DB-API connection per thread (and per process: a forked worker makes its own) to a
+    SQLite file, in autocommit mode, for statements that go straight to the driver.
+
+    Made by the engine, so with its pragmas (foreign keys, busy timeout, WAL), then detached
+    from the pool, whose checkout and reset cost more than a short write. ``setup`` runs once
+    on each new connection. After a driver error call ``drop``: the next ``get`` reconnects,
+    as it does after ``engine.dispose()`` (which replaces the pool), like pooled connections.
+    """
+
+    def __init__(self, engine: Engine, setup: Callable[[Any], None] | None = None) -> None:
+        self.engine = engine
+        self._setup = setup
+        self._local = threading.local()
+
+    def get(self) -> Any:
+        local: dict[str, Any] = self._local.__dict__
+        if local.get("pid") != os.getpid() or local.get("pool") is not self.engine.pool:
+            if local.get("pid") == os.getpid():  # made before a dispose(): close it here
+                self.drop()
+            pool = self.engine.pool
+            fairy = self.engine.raw_connection()
+            connection: Any = fairy.driver_connection
+            fairy.detach()
+            connection.isolation_level = None  # autocommit; transactions are explicit
+            if self._setup is not None:
+                self._setup(connection)
+            local.clear()
+            local.update(pid=os.getpid(), pool=pool, fairy=fairy, connection=connection)
+        return local["connection"]
+
+    def drop(self) -> None:
+        local: dict[str, Any] = self._local.__dict__
+        connection = local.get("connection") if local.get("pid") == os.getpid() else None
+        local.clear()
+        if connection is not None:
+            with suppress(Exception):  # already broken: the caller raises the error that matters
+                connection.close()
+
+
 class IdentityStore:
     """Commenters and their identities. Every method runs in its own transaction and returns
     detached objects whose identities are loaded, so callers may keep them after it returns."""
@@ -135,6 +189,9 @@ class IdentityStore:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._change_listeners: list[Callable[[frozenset[int]], None]] = []
         self._reader = threading.local()
+        # SQLite file: sign-ins write on this thread's own connection (see ``_sign_in_own``).
+        sqlite_file = engine.dialect.name == "sqlite" and not in_memory(engine)
+        self._writers = ThreadConnections(engine) if sqlite_file else None
         event.listen(self._sessions, "after_flush", _collect_changed_commenters)
         event.listen(self._sessions, "after_commit", self._after_commit)
         event.listen(self._sessions, "after_rollback", _forget_changed_commenters)
@@ -190,7 +247,7 @@ class IdentityStore:
         objects come back while the rows are unchanged (building them costs more than the
         query), and the session layer's cache shares them between requests."""
         statement = _session_commenter_statement()
-        if self.engine.dialect.name == "sqlite" and not _in_memory(self.engine):
+        if self.engine.dialect.name == "sqlite" and not in_memory(self.engine):
             return self._session_commenter_sqlite(statement, commenter_id)
         with self.engine.connect() as conn:
             rows = [dict(r._mapping) for r in conn.execute(statement, {"v_id": commenter_id})]
@@ -376,10 +433,36 @@ class IdentityStore:
         Safe under concurrency: when two first sign-ins race, the loser's insert fails on the
         unique (provider, subject) key, its whole transaction (commenter included) rolls back,
         and it reads the winner's row. It never attaches the identity to another commenter.
+
+        Raises ``CommenterBlocked`` when the identity's owner is blocked, having written
+        nothing: the decision is taken on the row the sign-in reads anyway (SQLite: inside its
+        transaction, which then rolls back; PostgreSQL: inside its one statement, whose
+        updates skip a blocked owner). The one exception is a block committed on PostgreSQL
+        while that statement runs: its refresh of the identity and ``last_seen_at`` stays
+        written, and the sign-in is refused all the same.
         """
-        done = self._sign_in_attempts(profile)
+        return self._signed_in(self._sign_in_attempts(profile))
+
+    def sign_in_existing(self, profile: Profile) -> SignIn | None:
+        """``sign_in`` for an identity already stored, refreshed (or refused, for a blocked
+        owner) in the same way; None, creating nothing, when it is not known.
+
+        For callers that must decide something else before a first sign-in creates anything
+        (``linking`` links by email first), without reading the identity twice.
+        """
+        if self.engine.dialect.name == "postgresql":
+            done = self._sign_in_one(profile, create=False)
+        elif self._writers is not None:
+            done = self._sign_in_own(profile, create=False)
+        else:
+            done = self._touch_identity(profile)
+        return self._signed_in(done) if done is not None else None
+
+    def _signed_in(self, done: SignIn) -> SignIn:
         if not done.created:  # a refreshed identity: cached copies are stale
             self.notify_changed((done.commenter.id,))
+        if done.commenter.is_blocked:  # PostgreSQL: the block landed during the statement
+            raise CommenterBlocked(BLOCKED_MESSAGE)
         return done
 
     def _sign_in_attempts(self, profile: Profile) -> SignIn:
@@ -388,6 +471,8 @@ class IdentityStore:
             try:
                 if dialect.name == "postgresql":
                     return self._sign_in_one(profile)
+                if self._writers is not None:
+                    return self._sign_in_own(profile)
                 if dialect.update_returning and dialect.insert_returning:
                     with self.engine.begin() as conn:
                         # SQLite: the UPDATE takes the write lock, so nobody can insert the
@@ -398,22 +483,78 @@ class IdentityStore:
                 if known is not None:
                     return known
                 return self._create_from_profile(profile)
-            except IntegrityError:
-                continue  # another transaction created it first: read theirs
+            except (IntegrityError, _Retry):
+                continue  # another transaction created (or removed) it first: read theirs
         raise StoreConflict(f"Could not record the {profile.provider} sign-in; try again.")
 
-    def _sign_in_one(self, profile: Profile) -> SignIn:
+    @overload
+    def _sign_in_one(self, profile: Profile, *, create: Literal[True] = ...) -> SignIn: ...
+    @overload
+    def _sign_in_one(self, profile: Profile, *, create: bool) -> SignIn | None: ...
+
+    def _sign_in_one(self, profile: Profile, *, create: bool = True) -> SignIn | None:
         """PostgreSQL: refresh the identity or else create it, in one autocommitted statement.
 
         One round trip and no BEGIN/COMMIT. A racing first sign-in of the same identity makes
-        the whole statement fail on the unique key (the commenter insert with it).
+        the whole statement fail on the unique key (the commenter insert with it). Without
+        ``create``, None when the identity is not there.
         """
         statements = _hot_statements(True)
         params = _create_params(profile, statements)
+        statement = statements.sign_in_one if create else statements.touch_one
         with self.engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT")
-            rows = conn.execute(statements.sign_in_one, params).all()
+            rows = conn.execute(statement, params).all()
+            # Nothing came back: the owner is blocked (the update skipped it), the identity is
+            # unknown (without ``create``), or it went (unlinked, erased) between the
+            # statement's snapshot and its update. Nothing was written in any case; only this
+            # rare answer costs a second look.
+            if not rows and conn.execute(statements.owner_blocked, params).first():
+                raise CommenterBlocked(BLOCKED_MESSAGE)
+        if not rows:
+            if not create:
+                return None
+            raise _Retry  # the next attempt creates it afresh
         return _sign_in_from_rows(rows, created=bool(rows[0]._mapping["created"]))
+
+    @overload
+    def _sign_in_own(self, profile: Profile, *, create: Literal[True] = ...) -> SignIn: ...
+    @overload
+    def _sign_in_own(self, profile: Profile, *, create: bool) -> SignIn | None: ...
+
+    def _sign_in_own(self, profile: Profile, *, create: bool = True) -> SignIn | None:
+        """SQLite file: refresh the identity or else create it, in one transaction on this
+        thread's own connection (durability as the engine's: only the pool is skipped).
+
+        ``BEGIN IMMEDIATE`` takes the write lock first (waiting up to the busy timeout), so
+        nobody can insert the identity between our UPDATE and our INSERT; anything raised
+        (a blocked owner, a unique key) rolls the whole transaction back.
+        """
+        assert self._writers is not None
+        own = _OwnConnection(self._writers.get(), self.engine.dialect)
+        _driver(own, "BEGIN IMMEDIATE", self._writers)
+        try:
+            done = _touch_on(own, profile)
+            if done is None and create:
+                done = _create_on(own, profile)
+        except BaseException:
+            self._roll_back(own)
+            raise
+        try:
+            _driver(own, "COMMIT", self._writers)
+        except DBAPIError:
+            self._roll_back(own)
+            raise
+        return done
+
+    def _roll_back(self, own: _OwnConnection) -> None:
+        """Roll back after an error; a connection that cannot is dropped, and the error that
+        got us here is the one raised."""
+        assert self._writers is not None
+        try:
+            own.dbapi.execute("ROLLBACK")
+        except Exception:
+            self._writers.drop()
 
     def _touch_identity(self, profile: Profile) -> SignIn | None:
         """Refresh a known identity and its commenter's ``last_seen_at``; None if unknown."""
@@ -436,8 +577,10 @@ class IdentityStore:
             identity = s.scalar(_identity_query(profile.provider, profile.subject))
             if identity is None:
                 return None
-            _refresh_identity(identity, profile, now)
             commenter = s.get_one(Commenter, identity.commenter_id)
+            if commenter.is_blocked_at(now):
+                raise CommenterBlocked(BLOCKED_MESSAGE)  # before any change: nothing flushed
+            _refresh_identity(identity, profile, now)
             commenter.last_seen_at = now
         return SignIn(commenter, identity, False)
 
@@ -511,11 +654,20 @@ class IdentityStore:
             row.email_verified_at = utcnow()
         return self._reload(commenter.id)
 
-    def link(self, commenter: Commenter, profile: Profile, *, actor: str = "commenter") -> Identity:
+    def link(
+        self,
+        commenter: Commenter,
+        profile: Profile,
+        *,
+        actor: str = "commenter",
+        unless_blocked: bool = False,
+    ) -> Identity:
         """Attach ``profile``'s identity to ``commenter``.
 
         Linking an identity the commenter already has only refreshes it; one that belongs to
-        someone else raises ``AccountConflict`` and changes nothing.
+        someone else raises ``AccountConflict`` and changes nothing. With ``unless_blocked``
+        (a sign-in linking on its own) a blocked commenter raises ``CommenterBlocked`` and
+        changes nothing either; its row is checked under the lock the link takes anyway.
         """
         now = utcnow()
         try:
@@ -529,10 +681,14 @@ class IdentityStore:
                     if existing.commenter_id != commenter.id:
                         other = s.get_one(Commenter, existing.commenter_id)
                         raise AccountConflict(profile.provider, profile.subject, other.public_id)
+                    if unless_blocked:
+                        _refuse_blocked(s.get_one(Commenter, commenter.id), now)
                     _refresh_identity(existing, profile, now)
                     return existing
                 owner = _lock(s, commenter.id)
                 _refuse_tombstone(owner)
+                if unless_blocked:
+                    _refuse_blocked(owner, now)
                 # Someone may have created it while we waited for the commenter's lock. It is
                 # read, not refreshed: locking it now would reverse the lock order again.
                 created = s.scalar(_identity_query(profile.provider, profile.subject))
@@ -895,7 +1051,7 @@ def _forget_changed_commenters(s: Session) -> None:
 # -- the session cookie's read ----------------------------------------------------------------
 
 
-def _in_memory(engine: Engine) -> bool:
+def in_memory(engine: Engine) -> bool:
     """An in-memory SQLite database lives in one connection: no reader of its own for it."""
     database = engine.url.database or ""
     return database in ("", ":memory:") or "mode=memory" in str(engine.url)
@@ -954,6 +1110,8 @@ class _HotStatements(NamedTuple):
     create_commenter: Any
     create_identity: Any
     sign_in_one: Any  # PostgreSQL only: refresh, or else create, in one statement
+    touch_one: Any  # PostgreSQL only: ``sign_in_one`` without the create
+    owner_blocked: Any  # PostgreSQL only: whether the identity's owner is blocked
     defaults: tuple[tuple[str, Any], ...]  # bound names and defaults of unset columns
 
 
@@ -962,7 +1120,12 @@ def _hot_statements(postgresql: bool) -> _HotStatements:
     return _build_hot_statements(postgresql)
 
 
-def _touch_on(conn: Connection, profile: Profile) -> SignIn | None:
+def _touch_on(conn: Connection | _OwnConnection, profile: Profile) -> SignIn | None:
+    """Refresh a known identity and its owner in ``conn``'s transaction; None if unknown.
+
+    Raises ``CommenterBlocked`` for a blocked owner: the caller's transaction then rolls back
+    both updates, so a refused sign-in writes nothing.
+    """
     statements = _hot_statements(False)
     now = utcnow()
     found = _run(conn, statements.touch_identity, _refresh_params(profile, now))
@@ -971,11 +1134,23 @@ def _touch_on(conn: Connection, profile: Profile) -> SignIn | None:
     identity_row = found[0]
     owner = {"v_commenter_id": identity_row["commenter_id"], "v_now": now}
     commenter_row = _run(conn, statements.touch_commenter, owner)[0]
+    if _blocked_row(commenter_row, now):
+        raise CommenterBlocked(BLOCKED_MESSAGE)
     identity_rows = _run(conn, statements.identities_of, owner)
     return _assemble(commenter_row, identity_rows, identity_row["id"], created=False)
 
 
-def _create_on(conn: Connection, profile: Profile) -> SignIn:
+def _blocked_row(row: Mapping[str, Any], now: datetime) -> bool:
+    """``Commenter.is_blocked_at`` for a commenter row read by the hot path."""
+    until = row["blocked_until"]
+    return row["blocked_at"] is not None and (until is None or until > now)
+
+
+class _Retry(Exception):
+    """The sign-in statement found the identity gone under it; try again."""
+
+
+def _create_on(conn: Connection | _OwnConnection, profile: Profile) -> SignIn:
     statements = _hot_statements(False)
     params = _create_params(profile, statements)
     commenter_row = _run(conn, statements.create_commenter, params)[0]
@@ -1013,15 +1188,36 @@ def _prepared(statement: Any, dialect: Dialect) -> _Prepared | None:
     )
 
 
-def _run(conn: Connection, statement: Any, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+class _OwnConnection(NamedTuple):
+    """A ``ThreadConnections`` connection and the engine's dialect, for ``_run``."""
+
+    dbapi: Any
+    dialect: Dialect
+
+
+def _driver(own: _OwnConnection, sql: str, connections: ThreadConnections) -> None:
+    """Run a transaction statement on ``own``, errors wrapped as SQLAlchemy's (and the
+    connection dropped: the next call gets a fresh one)."""
+    error = own.dialect.loaded_dbapi.Error
+    try:
+        own.dbapi.execute(sql)
+    except error as exc:
+        connections.drop()
+        raise DBAPIError.instance(sql, [], exc, error, dialect=own.dialect) from exc
+
+
+def _run(
+    conn: Connection | _OwnConnection, statement: Any, params: Mapping[str, Any]
+) -> list[dict[str, Any]]:
     """Rows of ``statement`` as dicts, converted by the columns' types.
 
     On SQLite, where the driver is in-process and SQLAlchemy's per-execution bookkeeping costs
     more than the query, the compiled SQL goes straight to the driver's cursor (inside the
-    Connection's transaction; errors are wrapped as SQLAlchemy's, as ``execute`` would).
+    caller's transaction; errors are wrapped as SQLAlchemy's, as ``execute`` would).
     """
     prepared = _prepared(statement, conn.dialect)
     if prepared is None:
+        assert isinstance(conn, Connection)  # an own connection is SQLite's
         return [dict(row._mapping) for row in conn.execute(statement, params)]
     rows = _fetch_raw(conn, prepared, params)
     keys, results = prepared.keys, prepared.results
@@ -1032,12 +1228,15 @@ def _run(conn: Connection, statement: Any, params: Mapping[str, Any]) -> list[di
 
 
 def _fetch_raw(
-    conn: Connection, prepared: _Prepared, params: Mapping[str, Any]
+    conn: Connection | _OwnConnection, prepared: _Prepared, params: Mapping[str, Any]
 ) -> list[tuple[Any, ...]]:
     """SQLite: the driver's rows of a prepared statement, values not yet converted."""
     args = [p(params[n]) if p else params[n] for n, p in zip(prepared.names, prepared.binds,
                                                              strict=True)]
-    dbapi_connection = conn.connection.driver_connection
+    if isinstance(conn, _OwnConnection):
+        dbapi_connection = conn.dbapi
+    else:
+        dbapi_connection = conn.connection.driver_connection
     assert dbapi_connection is not None
     try:
         cursor = dbapi_connection.cursor()
@@ -1120,9 +1319,14 @@ def _build_hot_statements(postgresql: bool) -> _HotStatements:
         .values(commenter_id=_param("v_commenter_id", i.c.commenter_id), **identity_values)
         .returning(*i.c)
     )
-    sign_in_one = None
+    sign_in_one = touch_one = owner_blocked = None
     if postgresql:
-        touched = touch_identity.cte("touched")
+        is_key = (i.c.provider == _param("v_provider", i.c.provider),
+                  i.c.subject == _param("v_subject", i.c.subject))
+        # A blocked owner (as of the statement's snapshot) gets no update, and so no row back:
+        # ``owner_blocked`` then tells that answer from an unknown identity.
+        blocked = select(c.c.id).where(c.c.id == i.c.commenter_id, _blocked_clause(c)).exists()
+        touched = touch_identity.where(~blocked).cte("touched")
         seen = (
             update(c).where(c.c.id == touched.c.commenter_id)
             .values(last_seen_at=_param("v_now", c.c.last_seen_at))
@@ -1132,14 +1336,15 @@ def _build_hot_statements(postgresql: bool) -> _HotStatements:
             i.c.commenter_id == touched.c.commenter_id, i.c.id != touched.c.id
         )
         owned = union_all(select(*touched.c), others).subquery("owned")
-        # Both at once: the inserts run only when the update found nothing.
         found = select(*_labelled(seen, "c_"), *_labelled(owned, "i_"),
                        (owned.c.id == touched.c.id).label("touched"), false().label("created"))
         found = found.select_from(seen.join(owned, true()).join(touched, true()))
+        # The inserts run only when the identity does not exist (in the same snapshot as the
+        # update; one inserted since makes the insert fail on the unique key: retried).
         made_new = (
             insert(c).from_select(
                 list(commenter_values),
-                select(*commenter_values.values()).where(~select(touched.c.id).exists()),
+                select(*commenter_values.values()).where(~select(i.c.id).where(*is_key).exists()),
             ).returning(*c.c).cte("made_new")
         )
         attached_new = (
@@ -1152,8 +1357,19 @@ def _build_hot_statements(postgresql: bool) -> _HotStatements:
                          true().label("touched"), true().label("created"))
         created = created.select_from(made_new.join(attached_new, true()))
         sign_in_one = union_all(found, created).order_by(literal_column("i_id"))
+        touch_one = found.order_by(literal_column("i_id"))
+        owner_blocked = select(i.c.id).where(*is_key, blocked)
     return _HotStatements(touch_identity, touch_commenter, identities_of, create_commenter,
-                          create_identity, sign_in_one, defaults)
+                          create_identity, sign_in_one, touch_one, owner_blocked, defaults)
+
+
+def _blocked_clause(c: Table) -> Any:
+    """``Commenter.is_blocked_at(v_now)`` in SQL."""
+    until = c.c.blocked_until
+    return and_(
+        c.c.blocked_at.is_not(None),
+        or_(until.is_(None), until > _param("v_now", c.c.last_seen_at)),
+    )
 
 
 def _defaulted(
@@ -1289,6 +1505,11 @@ def _undoable_merge(s: Session, target: Commenter) -> AuditEvent:
                 "Identities changed since the last merge; it can no longer be undone."
             )
     raise StoreConflict(f"Commenter {target.public_id} has no merge to undo.")
+
+
+def _refuse_blocked(row: Commenter, now: datetime) -> None:
+    if row.is_blocked_at(now):
+        raise CommenterBlocked(BLOCKED_MESSAGE)
 
 
 def _refuse_tombstone(row: Commenter) -> None:
