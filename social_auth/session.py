@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
+import json
 import secrets
 import time
 from collections.abc import Callable
@@ -26,7 +27,6 @@ from flask import Flask, current_app, g, has_request_context, request
 from flask.wrappers import Response
 from itsdangerous import (
     BadSignature,
-    Serializer,
     Signer,
     URLSafeSerializer,
     URLSafeTimedSerializer,
@@ -135,25 +135,32 @@ def secret_keys(app: Flask) -> list[str]:
 
 
 class _CookieSerializer(URLSafeSerializer):
-    """itsdangerous' ``URLSafeSerializer``, minus what made signing a cookie cost ~200 µs.
+    """itsdangerous' ``URLSafeSerializer`` for our cookies, minus what made signing one cost
+    ~200 µs: ``dumps`` writes the same format directly (compact JSON, base64url, HMAC-SHA1
+    of it under the derived newest key) and ``loads`` is itsdangerous' own.
 
     - No attempt to zlib-compress each payload: setting zlib up allocates over 256 KiB per
       call (about 100 µs), to save a few bytes on our short payloads. Compressed values, as
       ``URLSafeSerializer`` makes them, are still read.
     - HMAC-SHA1 through ``hashlib.sha1`` rather than itsdangerous' lazy wrapper of it, which
-      makes ``hmac`` fall back to its pure-Python implementation: the same signatures.
+      makes ``hmac`` fall back to its pure-Python implementation; keyed once, copied per use.
     - One signer, made once, instead of one per call.
-
-    Values are cached per serializer, that is per key list and salt.
     """
 
     def __init__(self, keys: list[str], *, salt: str) -> None:
         super().__init__(keys, salt=salt, signer_kwargs={"digest_method": hashlib.sha1})
         self._signer = super().make_signer()
+        self._mac = hmac.new(self._signer.derive_key(), digestmod=hashlib.sha1)
         self._remembered: dict[str, str] = {}
 
-    def dump_payload(self, obj: Any) -> bytes:
-        return base64_encode(Serializer.dump_payload(self, obj))
+    def dumps(self, obj: Any, salt: str | bytes | None = None) -> str:
+        if salt is not None and salt != self.salt:
+            return super().dumps(obj, salt)
+        text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+        payload = base64_encode(text.encode())
+        mac = self._mac.copy()
+        mac.update(payload)
+        return (payload + b"." + base64_encode(mac.digest())).decode("ascii")
 
     def dumps_remembered(self, value: str) -> str:
         """``dumps(value)``, remembered: a browser's CSRF token is the same on every page."""
