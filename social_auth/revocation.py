@@ -16,6 +16,13 @@ match; otherwise it loads the commenter from the database and tags it with the t
 - when Redis cannot be reached the request asks the database, and the worker drops its whole
   cache, so nothing cached before an outage is trusted after it.
 
+The GET is usually sent the moment a request arrives (``session.AskEarly``) and its reply read
+when the page first looks at the commenter, so the round trip overlaps the framework's own work:
+the token is then as of the request's arrival, which is all the above needs. Replies are read in
+the order their GETs were sent, and one is used only by the request that asked for it, only for
+the commenter it asked about. The GETs go over each thread's own socket, written and parsed by
+hand after redis-py's handshake: redis-py's client layer costs more than the round trip.
+
 The one gap: a write committed while Redis is down (or failing between the commit and the
 token's replacement) raises to its caller, but other workers that served no request during the
 outage may still hold the old commenter once Redis is back. Cached entries are therefore also
@@ -239,6 +246,7 @@ class CommenterCache:
         try:
             return self.generations.ask(commenter_id)
         except self._errors:
+            self.clear()  # as in ``get``: nothing cached before an outage is trusted after it
             return None
 
     def get(
