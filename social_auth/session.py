@@ -321,12 +321,13 @@ def after_request(response: Response) -> Response:
 
 
 def _vary_on_cookie(response: Response) -> None:
-    # What ``response.vary.add("Cookie")`` does, without parsing the header into a set when
-    # there is none (the usual case).
+    # What ``response.vary.add("Cookie")`` does, without parsing the header into a set, and
+    # without ``headers.get``, which raises and catches an exception when there is none.
     headers = response.headers
-    if headers.get("Vary") is not None:
-        values = (v.strip().lower() for value in headers.getlist("Vary") for v in value.split(","))
-        if any(v in ("cookie", "*") for v in values):
+    values = headers.getlist("Vary")
+    if values:
+        tokens = (v.strip().lower() for value in values for v in value.split(","))
+        if any(v in ("cookie", "*") for v in tokens):
             return
     headers.add("Vary", "Cookie")
 
