@@ -68,6 +68,7 @@ MAX_COOKIE_BYTES = 3800
 ENVIRON_ASKED = "social_auth.asked"
 
 _G_COMMENTER = "_social_auth_commenter"
+_G_PROVIDER = "_social_auth_provider"
 _G_PENDING = "_social_auth_pending_cookies"
 _G_CSRF = "_social_auth_csrf"
 
@@ -340,11 +341,12 @@ def _load_commenter() -> Commenter | AnonymousCommenter:
     found: Commenter | AnonymousCommenter | None = ctx_g.__dict__.get(_G_COMMENTER)
     if found is not None:
         return found
-    commenter = ctx_g.__dict__[_G_COMMENTER] = _resolve()
+    commenter = ctx_g.__dict__[_G_COMMENTER] = _resolve(ctx_g.__dict__)
     return commenter
 
 
-def _resolve() -> Commenter | AnonymousCommenter:
+def _resolve(ctx_g: dict[str, Any]) -> Commenter | AnonymousCommenter:
+    # ``ctx_g`` is the ``__dict__`` of this request's ``g``.
     req = request._get_current_object()  # type: ignore[attr-defined]
     environ = req.environ
     if "HTTP_COOKIE" not in environ:
@@ -372,7 +374,7 @@ def _resolve() -> Commenter | AnonymousCommenter:
     ):
         _apply(None, SESSION_COOKIE, lambda r: _delete_cookie(r, SESSION_COOKIE))
         return ANONYMOUS
-    g._social_auth_provider = data.provider
+    ctx_g[_G_PROVIDER] = data.provider
     # Slide the idle window, but rewrite the cookie only now and then so most responses
     # carry no Set-Cookie (and stay cacheable by the browser).
     if now - data.last_seen > min(3600, idle / 20):
@@ -455,8 +457,22 @@ class AskEarly:
             paths[path] = True
 
 
+class _CommenterProxy(LocalProxy):  # type: ignore[type-arg]
+    """A ``LocalProxy`` whose truth test and attribute reads call ``_load_commenter`` directly:
+    pages do little else with the commenter, and werkzeug's generic lookups double their cost.
+    """
+
+    __slots__ = ()
+
+    def __bool__(self) -> bool:
+        return bool(_load_commenter())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_load_commenter(), name)
+
+
 #: The commenter of this request, or ``ANONYMOUS``; resolved at most once per request.
-current_commenter: Commenter | AnonymousCommenter = LocalProxy(  # type: ignore[assignment]
+current_commenter: Commenter | AnonymousCommenter = _CommenterProxy(  # type: ignore[assignment]
     _load_commenter
 )
 
@@ -464,7 +480,7 @@ current_commenter: Commenter | AnonymousCommenter = LocalProxy(  # type: ignore[
 def signed_in_provider() -> str | None:
     """The provider instance the current session signed in through (None for guests)."""
     _load_commenter()
-    provider: str | None = g.get("_social_auth_provider")
+    provider: str | None = g.get(_G_PROVIDER)
     return provider
 
 
@@ -485,7 +501,7 @@ def sign_in(
     value = encode_session(app, commenter, provider=provider)
     max_age = int(get_state().settings.session_lifetime.total_seconds())
     setattr(g, _G_COMMENTER, commenter)
-    g._social_auth_provider = provider
+    setattr(g, _G_PROVIDER, provider)
     _rotate_csrf(response)
     _apply(response, SESSION_COOKIE, lambda r: _set_cookie(r, SESSION_COOKIE, value, max_age))
     commenter_signed_in.send(app, commenter=commenter, identity=identity)
