@@ -14,7 +14,8 @@ session cookie, is the request's cost, not the commenter lookup's):
 - ``anonymous_page_ratio``: no cookie, SQLite store;
 - ``signed_in_page_ratio_sqlite``: a signed-in commenter on SQLite (one indexed query);
 - ``signed_in_page_ratio_postgres``: on PostgreSQL with ``SOCIAL_AUTH_REDIS_URL`` set (one Redis
-  ``GET`` while the commenter is unchanged, see ``social_auth.revocation``);
+  ``GET`` while the commenter is unchanged, sent as the request arrives once the route is known
+  to look at the commenter, see ``social_auth.revocation``);
 - ``flask_login_page_ratio_sqlite``: the anchor, a Flask-Login app whose ``user_loader``
   reads the user with the SQLAlchemy ORM from Flask's session, on SQLite (and on PostgreSQL,
   in ``details``).

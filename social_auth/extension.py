@@ -85,6 +85,10 @@ def _wire_web(app: Flask) -> None:
 
         admin.register(app)
     app.after_request(session.after_request)
+    cache = get_state(app).extras.get("commenter_cache")
+    if cache is not None:
+        early = get_state(app).extras["ask_early"] = session.AskEarly(app.wsgi_app, app, cache)
+        app.wsgi_app = early  # type: ignore[method-assign]
     app.add_template_global(login_block, "social_auth_login")
     app.add_template_global(session.take_draft, "social_auth_draft")
     app.add_template_global(session.csrf_token, "social_auth_csrf_token")

@@ -16,6 +16,13 @@ match; otherwise it loads the commenter from the database and tags it with the t
 - when Redis cannot be reached the request asks the database, and the worker drops its whole
   cache, so nothing cached before an outage is trusted after it.
 
+The GET is usually sent the moment a request arrives (``session.AskEarly``) and its reply read
+when the page first looks at the commenter, so the round trip overlaps the framework's own work:
+the token is then as of the request's arrival, which is all the above needs. Replies are read in
+the order their GETs were sent, and one is used only by the request that asked for it, only for
+the commenter it asked about. The GETs go over each thread's own socket, written and parsed by
+hand after redis-py's handshake: redis-py's client layer costs more than the round trip.
+
 The one gap: a write committed while Redis is down (or failing between the commit and the
 token's replacement) raises to its caller, but other workers that served no request during the
 outage may still hold the old commenter once Redis is back. Cached entries are therefore also
@@ -26,8 +33,11 @@ No framework imports: the session layer wires it (``session.py``), the store not
 
 from __future__ import annotations
 
+import itertools
 import os
 import secrets
+import socket
+import struct
 import threading
 import time
 from collections.abc import Callable, Collection
@@ -46,13 +56,103 @@ MAX_AGE = 300.0
 class Generations(Protocol):
     """Where the per-commenter generation tokens live; shared by every worker."""
 
-    def current(self, commenter_id: int) -> bytes | None:
-        """The commenter's token (None if it has none); raises when the store is unreachable."""
+    def ask(self, commenter_id: int) -> int:
+        """Send the request for the commenter's token now; returns a ticket for ``current``."""
+        ...
+
+    def current(self, commenter_id: int, ticket: int | None = None) -> bytes | None:
+        """The commenter's token (None if it has none); raises when the store is unreachable.
+
+        With the ``ticket`` of an ``ask`` for this commenter, the answer to that request (which
+        must have been sent during the current page request); else one asked now.
+        """
         ...
 
     def bump(self, commenter_ids: Collection[int]) -> None:
         """Give each of these commenters a new token."""
         ...
+
+
+class GenerationsProtocolError(Exception):
+    """Redis answered something other than a GET reply; the connection is dropped."""
+
+
+class _Wire:
+    """This thread's own socket to Redis: GETs written by hand, their replies read in order.
+
+    redis-py's client layer (pool checkout, retries, response callbacks, its parser) costs more
+    than the round trip, so after redis-py's own handshake (AUTH, SELECT, TLS) the socket is
+    used directly. A GET may be *asked* early in a request and its reply read later
+    (``RedisGenerations.ask``); replies are read strictly in the order the GETs were sent, so
+    an answer is never taken for another commenter's or another request's GET.
+    """
+
+    def __init__(self, connection: Any, prefix: str) -> None:
+        self.connection = connection
+        self.sock: socket.socket = connection._sock
+        if type(self.sock) is socket.socket:
+            # The kernel enforces the timeout: a Python-level one polls before every call.
+            seconds = self.sock.gettimeout() or 2.0
+            self.sock.settimeout(None)
+            timeval = struct.pack("ll", int(seconds), int(seconds % 1 * 1e6))
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
+        self.prefix = prefix.encode()
+        self.forks = _forks
+        self.buffer = b""
+        #: (ticket, commenter id) of the GETs sent whose replies are not read yet, oldest first.
+        self.unread: list[tuple[int, int]] = []
+
+    def send(self, ticket: int, commenter_id: int) -> None:
+        key = b"%b%d" % (self.prefix, commenter_id)
+        self.sock.sendall(b"*2\r\n$3\r\nGET\r\n$%d\r\n%b\r\n" % (len(key), key))
+        self.unread.append((ticket, commenter_id))
+
+    def reply(self, ticket: int) -> bytes | None:
+        """The reply to GET ``ticket``; the replies of older GETs are read and dropped."""
+        while True:
+            oldest = self.unread.pop(0)[0]
+            value = self._read_one()
+            if oldest == ticket:
+                return value
+
+    def _read_one(self) -> bytes | None:
+        # Only what a GET can answer: "$<n>\r\n<n bytes>\r\n", "$-1\r\n" or RESP3's "_\r\n".
+        while True:
+            buffer = self.buffer
+            end = buffer.find(b"\r\n")
+            if end > 0:
+                kind = buffer[0]
+                if kind == 36:  # "$"
+                    size = int(buffer[1:end])
+                    if size < 0:
+                        self.buffer = buffer[end + 2 :]
+                        return None
+                    stop = end + 2 + size
+                    if len(buffer) >= stop + 2:
+                        self.buffer = buffer[stop + 2 :]
+                        return buffer[end + 2 : stop]
+                elif kind == 95 and end == 1:  # "_"
+                    self.buffer = buffer[3:]
+                    return None
+                else:
+                    raise GenerationsProtocolError(repr(buffer[:80]))
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise ConnectionError("Redis closed the connection")
+            self.buffer = buffer + chunk
+
+
+#: Forks of this process so far: a forked worker makes connections of its own.
+_forks = 0
+
+
+def _forked() -> None:
+    global _forks
+    _forks += 1
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 class RedisGenerations:
@@ -61,34 +161,58 @@ class RedisGenerations:
     def __init__(self, url: str, *, ttl: int, prefix: str = PREFIX) -> None:
         import redis
 
-        self._redis: Any = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        # RESP2 unless the URL asks for RESP3: the wire reads nothing but GET replies.
+        self._redis: Any = redis.Redis.from_url(
+            url, socket_timeout=2, socket_connect_timeout=2, protocol=2
+        )
         self._prefix = prefix
         # A token outlives every session cookie that could be checked against it; after that
         # a missing key is as good as any (cached entries then mismatch and reload).
         self._ttl = ttl
-        self.errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
+        self.errors: tuple[type[BaseException], ...] = (
+            redis.RedisError, OSError, GenerationsProtocolError
+        )
         self._local = threading.local()
+        self._tickets = itertools.count(1)
 
-    def current(self, commenter_id: int) -> bytes | None:
-        # A GET on this thread's own connection, the command packed by hand: redis-py's client
-        # layer (pool checkout, retries, response callbacks) costs more than the round trip.
-        connection = self._connection()
-        key = f"{self._prefix}{commenter_id}".encode()
+    def ask(self, commenter_id: int) -> int:
+        """Send the GET of ``commenter_id``'s token now; ``current(..., ticket)`` reads it.
+
+        Only for a request that has arrived: the reply is as fresh as the moment it is sent.
+        """
+        wire = self._wire()
+        ticket = next(self._tickets)
         try:
-            connection.send_packed_command(
-                [b"*2\r\n$3\r\nGET\r\n$%d\r\n%b\r\n" % (len(key), key)], check_health=False
-            )
-            value: bytes | None = connection.read_response()
+            if wire.unread:  # asked by an earlier request that never read it: stale, drop it
+                wire.reply(wire.unread[-1][0])
+            wire.send(ticket, commenter_id)
         except BaseException:
-            connection.disconnect()  # reconnects on the next call
+            self._drop(wire)
             raise
-        return value
+        return ticket
 
-    def _connection(self) -> Any:
-        local = self._local.__dict__
-        if local.get("pid") != os.getpid():  # a forked worker makes its own
-            local.update(pid=os.getpid(), connection=self._redis.connection_pool.make_connection())
-        return local["connection"]
+    def current(self, commenter_id: int, ticket: int | None = None) -> bytes | None:
+        wire = self._wire()
+        try:
+            if ticket is None or (ticket, commenter_id) not in wire.unread:
+                ticket = next(self._tickets)
+                wire.send(ticket, commenter_id)
+            return wire.reply(ticket)
+        except BaseException:
+            self._drop(wire)  # reconnects on the next call
+            raise
+
+    def _wire(self) -> _Wire:
+        wire: _Wire | None = self._local.__dict__.get("wire")
+        if wire is None or wire.forks != _forks:
+            connection = self._redis.connection_pool.make_connection()
+            connection.connect()
+            wire = self._local.wire = _Wire(connection, self._prefix)
+        return wire
+
+    def _drop(self, wire: _Wire) -> None:
+        self._local.__dict__.pop("wire", None)
+        wire.connection.disconnect()
 
     def bump(self, commenter_ids: Collection[int]) -> None:
         pipe = self._redis.pipeline(transaction=False)
@@ -116,15 +240,28 @@ class CommenterCache:
         self._entries: dict[int, tuple[bytes | None, float, Commenter]] = {}
         self._lock = threading.Lock()
 
+    def ask(self, commenter_id: int) -> int | None:
+        """Ask for the commenter's token now, for a ``get`` later in the same request; the
+        ticket to pass it, or None when Redis failed (``get`` then asks again)."""
+        try:
+            return self.generations.ask(commenter_id)
+        except self._errors:
+            self.clear()  # as in ``get``: nothing cached before an outage is trusted after it
+            return None
+
     def get(
-        self, commenter_id: int, load: Callable[[int], Commenter | None]
+        self,
+        commenter_id: int,
+        load: Callable[[int], Commenter | None],
+        ticket: int | None = None,
     ) -> Commenter | None:
         """The commenter, from this worker's cache when its token still matches, else ``load``.
 
-        ``load`` must return a fresh read of the database.
+        ``load`` must return a fresh read of the database; ``ticket`` is from an ``ask`` for
+        this commenter in this request.
         """
         try:
-            token = self.generations.current(commenter_id)
+            token = self.generations.current(commenter_id, ticket)
         except self._errors:
             self.clear()  # nothing cached before an outage is trusted after it
             return load(commenter_id)

@@ -160,6 +160,133 @@ def test_a_cookie_older_than_a_sign_in_elsewhere_still_works_but_not_one_signed_
     assert first.get_cookie(SESSION_COOKIE) is None
 
 
+# -- the GET sent as a request arrives (``session.AskEarly``) --------------------------------
+
+
+def with_probe(app: Flask) -> Flask:
+    """Adds ``/probe``: whether this request's generation GET was sent before the view ran,
+    then who the commenter is."""
+    from flask import request
+
+    from social_auth.session import ENVIRON_ASKED, current_commenter
+
+    @app.get("/probe")
+    def probe() -> str:
+        asked = request.environ.get(ENVIRON_ASKED)
+        who = current_commenter.public_id if current_commenter else "anonymous"
+        return f"early:{asked[0]} {who}" if asked else f"late {who}"
+
+    return app
+
+
+@pytest.mark.postgres
+def test_pages_that_look_at_the_commenter_ask_redis_as_the_request_arrives(two):
+    one, other = two
+    with_probe(other)
+    commenter = make_commenter(one, provider="fakebook")
+    client = signed_in(other, commenter)
+    assert client.get("/probe").get_data(as_text=True) == f"late {commenter.public_id}"
+    early = f"early:{commenter.id}"
+    assert client.get("/probe").get_data(as_text=True) == f"{early} {commenter.public_id}"
+    get_state(one).store.bump_session_version(commenter)  # signed out by the other worker
+    assert client.get("/probe").get_data(as_text=True) == f"{early} anonymous"
+
+
+@pytest.mark.postgres
+def test_a_page_that_does_not_look_at_the_commenter_costs_redis_nothing(two):
+    from social_auth.session import ENVIRON_ASKED
+
+    one, other = two
+    asked: list[bool] = []
+
+    @other.get("/plain")
+    def plain() -> str:
+        from flask import request
+
+        asked.append(ENVIRON_ASKED in request.environ)
+        return "plain"
+
+    client = cached_in(other, make_commenter(one, provider="fakebook"))
+    for _ in range(3):
+        client.get("/plain")
+    assert asked == [False, False, False]
+
+
+@pytest.mark.postgres
+def test_an_early_get_for_a_decoy_cookie_is_not_taken_for_the_real_one(two):
+    one, other = two
+    with_probe(other)
+    decoy, victim = (make_commenter(one, provider="fakebook") for _ in range(2))
+    decoy_value = session_cookie(other, decoy, provider="fakebook")[1]
+    cached_in(other, decoy)
+    assert whoami(cached_in(other, victim)) == victim.public_id
+    # The early GET finds the first "social_auth_session=" in the header: the decoy's.
+    victim_value = session_cookie(other, victim, provider="fakebook")[1]
+    header = f"x{SESSION_COOKIE}={decoy_value}; {SESSION_COOKIE}={victim_value}"
+    browser = other.test_client(use_cookies=False)
+    probe = browser.get("/probe", headers={"Cookie": header}).get_data(as_text=True)
+    assert probe == f"late {victim.public_id}"  # the first look at /probe: not asked early
+    probe = browser.get("/probe", headers={"Cookie": header}).get_data(as_text=True)
+    assert probe == f"early:{decoy.id} {victim.public_id}"
+    get_state(one).store.bump_session_version(victim)
+    probe = browser.get("/probe", headers={"Cookie": header}).get_data(as_text=True)
+    assert probe == f"early:{decoy.id} anonymous"
+
+
+@pytest.fixture
+def generations() -> Iterator[Any]:
+    import redis
+
+    from social_auth.revocation import RedisGenerations
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as exc:
+        missing_part(f"Redis at {REDIS_URL} is unreachable: {exc.__class__.__name__}")
+    prefix = f"sa_test:{uuid.uuid4().hex[:12]}:"
+    client = redis.Redis.from_url(REDIS_URL)
+    yield RedisGenerations(REDIS_URL, ttl=60, prefix=prefix), client, prefix
+    client.delete(*client.keys(f"{prefix}*") or [f"{prefix}none"])
+    client.close()
+
+
+def test_a_reply_asked_for_by_an_earlier_request_is_never_read_as_a_later_ones(generations):
+    gens, client, prefix = generations
+    gens.bump([1])
+    stale = gens.ask(1)  # a request asked early, then never looked at the commenter
+    gens.bump([1])
+    assert gens.current(1) == client.get(f"{prefix}1")
+    next_request = gens.ask(1)
+    gens.bump([1])
+    assert gens.current(1, stale) == client.get(f"{prefix}1")  # dropped: asked afresh
+    assert gens.current(1, next_request) == client.get(f"{prefix}1")
+
+
+def test_an_early_reply_is_read_in_its_own_request_and_only_for_its_commenter(generations):
+    gens, client, prefix = generations
+    gens.bump([1, 2])
+    before = client.get(f"{prefix}1")
+    ticket = gens.ask(1)
+    assert gens.current(2, ticket) == client.get(f"{prefix}2")  # another commenter: asked anew
+    ticket = gens.ask(1)
+    gens.bump([1])  # a change racing this request: its GET was sent before it
+    assert gens.current(1, ticket) == before
+    assert gens.current(1) == client.get(f"{prefix}1") != before
+    assert gens.current(3) is None
+
+
+def test_a_reply_that_is_not_a_string_falls_back_on_the_database(generations):
+    gens, client, prefix = generations
+    client.rpush(f"{prefix}5", "not-a-token")  # GET answers WRONGTYPE
+    cache = CommenterCache(gens, errors=gens.errors)
+    loads: dict[int, int] = {}
+    assert cache.get(5, loader(loads)).session_version == 1  # type: ignore[union-attr]
+    assert cache.get(5, loader(loads)).session_version == 2  # type: ignore[union-attr]
+    client.delete(f"{prefix}5")
+    assert cache.get(5, loader(loads)).session_version == 3  # reconnected, cached again
+    assert cache.get(5, loader(loads)).session_version == 3  # type: ignore[union-attr]
+
+
 # -- the cache itself, without Redis --------------------------------------------------------
 
 
@@ -168,7 +295,12 @@ class FlakyGenerations:
         self.tokens: dict[int, bytes] = {}
         self.down = False
 
-    def current(self, commenter_id: int) -> bytes | None:
+    def ask(self, commenter_id: int) -> int:
+        if self.down:
+            raise ConnectionError("redis is down")
+        return 0
+
+    def current(self, commenter_id: int, ticket: int | None = None) -> bytes | None:
         if self.down:
             raise ConnectionError("redis is down")
         return self.tokens.get(commenter_id)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from itsdangerous import BadSignature
 from sqlalchemy import event
 
 from social_auth import get_state
@@ -271,3 +272,29 @@ def test_an_in_memory_sqlite_store_keeps_one_database_for_the_session_reads(tmp_
     assert whoami(client) == commenter.public_id
     get_state(app).store.block(commenter)
     assert whoami(client) == "anonymous"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [[12345, 3, 1764370000, 1764370000, "github"], [1, 0, 5, 5, None], [7, 2, 9, 9, "é-ünï"],
+     "a-csrf-secret-of-forty-three-characters-xyz"],
+)
+@pytest.mark.parametrize("keys", [["only"], ["old", "new"]])
+def test_our_cookie_values_are_itsdangerous_values(payload: object, keys: list[str]):
+    from itsdangerous import URLSafeSerializer
+    from itsdangerous.encoding import base64_encode
+
+    from social_auth.session import _CookieSerializer
+
+    ours, theirs = _CookieSerializer(keys, salt="s"), URLSafeSerializer(keys, salt="s")
+    value = ours.dumps(payload)
+    uncompressed = base64_encode(theirs.serializer.dumps(payload).encode())
+    assert value == theirs.make_signer().sign(uncompressed).decode()
+    assert theirs.loads(value) == payload
+    assert ours.loads(theirs.dumps(payload)) == payload  # compressed by itsdangerous or not
+    remembered = ours.dumps_remembered("s3cret")
+    assert remembered == ours.dumps_remembered("s3cret") == ours.dumps("s3cret")
+    with pytest.raises(BadSignature):
+        URLSafeSerializer(["another"], salt="s").loads(value)
+    with pytest.raises(BadSignature):
+        URLSafeSerializer(keys, salt="other").loads(value)
