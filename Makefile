@@ -37,10 +37,10 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP) services wrk  ## benchmarks vs their baselines: prints a table, writes benchmarks/results/latest.json
+bench: $(STAMP) services wrk oidc-provider  ## benchmarks vs their baselines: prints a table, writes benchmarks/results/latest.json
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
-bench-quick: $(STAMP)  ## the same with tiny sizes: checks the benchmarks run (also part of make test)
+bench-quick: $(STAMP) services oidc-provider  ## the same with tiny sizes: checks the benchmarks run (also part of make test)
 	$(BIN)/python -m benchmarks --quick $(BENCH_ARGS)
 
 bench-clean: $(STAMP)  ## drop the kept benchmark data (SQLite files, PostgreSQL schemas)
