@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, create_engine, text
 
 from social_auth.store import Base, IdentityStore
 
@@ -25,28 +26,39 @@ def missing_part(reason: str) -> None:
     pytest.skip(reason)
 
 
-def _postgres_store() -> Iterator[IdentityStore]:
-    schema = f"sa_test_{uuid.uuid4().hex[:12]}"
+@contextmanager
+def postgres_schema(prefix: str) -> Iterator[tuple[str, Engine]]:
+    """A new empty schema on the test PostgreSQL and an engine outside it (for checks), both
+    gone afterwards; ``missing_part`` when the server cannot be reached."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
     try:
-        admin = IdentityStore.from_url(POSTGRES_URL, connect_args={"connect_timeout": 3})
-        with admin.engine.begin() as conn:
+        with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     except Exception as exc:  # any failure to reach the server means "no PostgreSQL here"
+        admin.dispose()
         missing_part(f"PostgreSQL at {POSTGRES_URL} is unreachable: {exc.__class__.__name__}")
-    store = IdentityStore.from_url(
-        POSTGRES_URL,
-        connect_args={"options": f"-csearch_path={schema}"},
-        pool_size=20,
-        max_overflow=10,
-    )
     try:
-        store.upgrade_schema()
-        yield store
+        yield schema, admin
     finally:
-        store.engine.dispose()
-        with admin.engine.begin() as conn:
+        with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.engine.dispose()
+        admin.dispose()
+
+
+def _postgres_store() -> Iterator[IdentityStore]:
+    with postgres_schema("sa_test") as (schema, _admin):
+        store = IdentityStore.from_url(
+            POSTGRES_URL,
+            connect_args={"options": f"-csearch_path={schema}"},
+            pool_size=20,
+            max_overflow=10,
+        )
+        try:
+            store.upgrade_schema()
+            yield store
+        finally:
+            store.engine.dispose()
 
 
 def _sqlite_store(path: Path) -> Iterator[IdentityStore]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,13 +11,12 @@ from typing import Any
 import pytest
 from click.testing import Result
 from flask import Flask
-from sqlalchemy import create_engine, text
 
 from social_auth import Profile, SocialAuth, get_state
 from social_auth.cli import parse_until
 from social_auth.errors import InvalidInput
 from social_auth.store import Commenter, IdentityStore
-from tests.conftest import POSTGRES_URL, missing_part
+from tests.conftest import POSTGRES_URL, postgres_schema
 
 
 class CLI:
@@ -68,23 +66,11 @@ def cli(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CLI]:
         yield runner
         runner.store.engine.dispose()
         return
-    schema = f"sa_cli_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # any failure to reach the server means "no PostgreSQL here"
-        admin.dispose()
-        missing_part(f"PostgreSQL at {POSTGRES_URL} is unreachable: {exc.__class__.__name__}")
-    try:
+    with postgres_schema("sa_cli") as (schema, _admin):
         options = {"connect_args": {"options": f"-csearch_path={schema}"}}
         runner = upgraded(make_app(POSTGRES_URL, options))
         yield runner
         runner.store.engine.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def google(subject: str = "g-jane", email: str = "jane@example.com") -> Profile:

@@ -13,14 +13,13 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
 
 from social_auth import Profile, get_state
 from social_auth.revocation import CommenterCache
 from social_auth.session import SESSION_COOKIE
 from social_auth.store import Commenter, IdentityStore
 from social_auth.testing import csrf_headers, make_commenter, session_cookie
-from tests.conftest import POSTGRES_URL, missing_part
+from tests.conftest import POSTGRES_URL, missing_part, postgres_schema
 from tests.webapp import make_app
 
 REDIS_URL = os.environ.get("SOCIAL_AUTH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -35,29 +34,20 @@ def shared(tmp_path: Path) -> Iterator[dict[str, Any]]:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
     except Exception as exc:
         missing_part(f"Redis at {REDIS_URL} is unreachable: {exc.__class__.__name__}")
-    schema = f"sa_rev_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = IdentityStore.from_url(POSTGRES_URL, connect_args={"connect_timeout": 3})
-        with admin.engine.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:
-        missing_part(f"PostgreSQL at {POSTGRES_URL} is unreachable: {exc.__class__.__name__}")
-    config = {
-        "SOCIAL_AUTH_DATABASE_URI": POSTGRES_URL,
-        "SOCIAL_AUTH_DATABASE_ENGINE_OPTIONS": {
-            "connect_args": {"options": f"-csearch_path={schema}"}
-        },
-        "SOCIAL_AUTH_REDIS_URL": REDIS_URL,
-    }
-    apps: list[Flask] = []
-    try:
-        yield {"config": config, "apps": apps}
-    finally:
-        for app in apps:
-            get_state(app).store.engine.dispose()
-        with admin.engine.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.engine.dispose()
+    with postgres_schema("sa_rev") as (schema, _admin):
+        config = {
+            "SOCIAL_AUTH_DATABASE_URI": POSTGRES_URL,
+            "SOCIAL_AUTH_DATABASE_ENGINE_OPTIONS": {
+                "connect_args": {"options": f"-csearch_path={schema}"}
+            },
+            "SOCIAL_AUTH_REDIS_URL": REDIS_URL,
+        }
+        apps: list[Flask] = []
+        try:
+            yield {"config": config, "apps": apps}
+        finally:
+            for app in apps:
+                get_state(app).store.engine.dispose()
 
 
 def worker(shared: dict[str, Any], tmp_path: Path, name: str) -> Flask:

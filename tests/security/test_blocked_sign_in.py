@@ -23,7 +23,7 @@ from social_auth.linking import LinkingPolicy, resolve
 from social_auth.store import AuditEvent, Commenter, Identity, IdentityStore
 from social_auth.store.models import utcnow
 from social_auth.testing import make_commenter
-from tests.conftest import POSTGRES_URL, missing_part
+from tests.conftest import POSTGRES_URL, postgres_schema
 from tests.providers.conftest import make_fake, make_provider
 from tests.providers.servers import consent
 from tests.providers.signin_app import (
@@ -219,24 +219,13 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[st
     if request.param == "sqlite":
         yield {"SOCIAL_AUTH_DATABASE_URI": f"sqlite:///{tmp_path / 'auth.sqlite3'}"}
         return
-    schema = f"sa_block_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = IdentityStore.from_url(POSTGRES_URL, connect_args={"connect_timeout": 3})
-        with admin.engine.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # any failure to reach the server means "no PostgreSQL here"
-        missing_part(f"PostgreSQL at {POSTGRES_URL} is unreachable: {exc.__class__.__name__}")
-    try:
+    with postgres_schema("sa_block") as (schema, _admin):
         yield {
             "SOCIAL_AUTH_DATABASE_URI": POSTGRES_URL,
             "SOCIAL_AUTH_DATABASE_ENGINE_OPTIONS": {
                 "connect_args": {"options": f"-csearch_path={schema}"}
             },
         }
-    finally:
-        with admin.engine.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.engine.dispose()
 
 
 def _app(

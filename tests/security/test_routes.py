@@ -9,7 +9,6 @@ import logging
 import re
 import socket
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,8 +20,7 @@ from flask import Flask
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
-from social_auth.store import IdentityStore
-from tests.conftest import POSTGRES_URL, missing_part
+from tests.conftest import POSTGRES_URL, postgres_schema
 from tests.providers.conftest import make_fake, oauth2_endpoints
 from tests.providers.servers import FakeProvider
 from tests.providers.signin_app import (
@@ -298,48 +296,39 @@ def test_route_database_gone_mid_callback_is_a_503_with_no_cookie_and_no_rows(
 ):
     from urllib.parse import urlsplit
 
-    schema = f"sa_sec_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = IdentityStore.from_url(POSTGRES_URL, connect_args={"connect_timeout": 3})
-        with admin.engine.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:
-        missing_part(f"PostgreSQL at {POSTGRES_URL} is unreachable: {exc.__class__.__name__}")
-    target = urlsplit(POSTGRES_URL.replace("postgresql+psycopg", "postgresql"))
-    proxy = TcpProxy((target.hostname or "127.0.0.1", target.port or 5432))
-    url = POSTGRES_URL.replace(f":{target.port or 5432}/", f":{proxy.port}/")
-    fake = make_fake("github")
-    fake.__class__ = CuttingProvider
-    try:
-        with fake.running():
-            app = signin_app(
-                tmp_path,
-                {"github": oauth2_endpoints(fake.base_url)},
-                SOCIAL_AUTH_DATABASE_URI=url,
-                SOCIAL_AUTH_DATABASE_ENGINE_OPTIONS={
-                    "connect_args": {"options": f"-csearch_path={schema}", "connect_timeout": 2}
-                },
-            )
-            client = client_for(app)
-            params = consent(start(client, "github"))
-            if when == "before-the-callback":
-                proxy.cut()  # the replay guard's own write fails first
-            else:
-                fake.proxy = proxy  # type: ignore[attr-defined]
-            response = callback(client, "github", params)
-            assert response.status_code == 503, response.get_data(as_text=True)[:400]
-            assert not sets_session(response)
-            body = response.get_data(as_text=True)
-            assert "Traceback" not in body
-            assert DRAFT in body or any(
-                "draft" in h for h in response.headers.getlist("Set-Cookie")
-            )
-        with admin.engine.connect() as conn:
-            conn.execute(text(f'SET search_path TO "{schema}"'))
-            assert conn.scalar(text("SELECT count(*) FROM social_auth_commenter")) == 0
-            assert conn.scalar(text("SELECT count(*) FROM social_auth_identity")) == 0
-    finally:
-        proxy.cut()
-        with admin.engine.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.engine.dispose()
+    with postgres_schema("sa_sec") as (schema, admin):
+        target = urlsplit(POSTGRES_URL.replace("postgresql+psycopg", "postgresql"))
+        proxy = TcpProxy((target.hostname or "127.0.0.1", target.port or 5432))
+        url = POSTGRES_URL.replace(f":{target.port or 5432}/", f":{proxy.port}/")
+        fake = make_fake("github")
+        fake.__class__ = CuttingProvider
+        try:
+            with fake.running():
+                app = signin_app(
+                    tmp_path,
+                    {"github": oauth2_endpoints(fake.base_url)},
+                    SOCIAL_AUTH_DATABASE_URI=url,
+                    SOCIAL_AUTH_DATABASE_ENGINE_OPTIONS={
+                        "connect_args": {"options": f"-csearch_path={schema}", "connect_timeout": 2}
+                    },
+                )
+                client = client_for(app)
+                params = consent(start(client, "github"))
+                if when == "before-the-callback":
+                    proxy.cut()  # the replay guard's own write fails first
+                else:
+                    fake.proxy = proxy  # type: ignore[attr-defined]
+                response = callback(client, "github", params)
+                assert response.status_code == 503, response.get_data(as_text=True)[:400]
+                assert not sets_session(response)
+                body = response.get_data(as_text=True)
+                assert "Traceback" not in body
+                assert DRAFT in body or any(
+                    "draft" in h for h in response.headers.getlist("Set-Cookie")
+                )
+            with admin.connect() as conn:
+                conn.execute(text(f'SET search_path TO "{schema}"'))
+                assert conn.scalar(text("SELECT count(*) FROM social_auth_commenter")) == 0
+                assert conn.scalar(text("SELECT count(*) FROM social_auth_identity")) == 0
+        finally:
+            proxy.cut()
