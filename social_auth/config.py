@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import ConfigError
 
@@ -43,6 +44,12 @@ class Settings:
     redis_url: str | None = None
     trusted_origins: tuple[str, ...] = ()
     database_engine_options: Mapping[str, Any] = field(default_factory=dict)
+    #: The site's canonical address (``https://blog.example``, maybe with a path prefix), from
+    #: which every absolute URL is made; resolved by ``load_settings`` (``site_url``).
+    site_url: str | None = None
+    #: ``SECRET_KEY_FALLBACKS`` then ``SECRET_KEY``: itsdangerous signs with the last and
+    #: accepts each. Read and checked once, here (``secret_keys``).
+    secret_keys: tuple[bytes, ...] = ()
 
 
 def config_key(field_name: str) -> str:
@@ -54,8 +61,7 @@ KNOWN_KEYS = frozenset(config_key(f.name) for f in fields(Settings))
 
 def load_settings(config: Mapping[str, Any], *, debug: bool, instance_path: str) -> Settings:
     """Build ``Settings`` from a Flask config, raising ``ConfigError`` for the first bad key."""
-    if not config.get("SECRET_KEY"):
-        raise ConfigError("SECRET_KEY", "is required: it signs the commenter's cookies and links")
+    keys = secret_keys(config)
     _refuse_unknown_keys(config)
     values: dict[str, Any] = {
         "database_uri": "sqlite:///" + os.path.join(instance_path, "social_auth.sqlite3"),
@@ -64,10 +70,51 @@ def load_settings(config: Mapping[str, Any], *, debug: bool, instance_path: str)
     }
     for f in fields(Settings):
         key = config_key(f.name)
-        if key in config:
+        if key in config and f.name not in _DERIVED:
             values[f.name] = _coerce(key, f.name, config[key])
     _check_prefix(values.get("url_prefix", "/auth"))
+    values["secret_keys"] = keys
     return Settings(**values)
+
+
+#: Fields computed from other config, never set directly.
+_DERIVED = {"secret_keys"}
+
+#: Shorter secret keys are refused: a key a person could guess forges every cookie and link.
+MIN_SECRET_KEY_BYTES = 16
+
+
+def secret_keys(config: Mapping[str, Any]) -> tuple[bytes, ...]:
+    """``SECRET_KEY_FALLBACKS`` (oldest first) then ``SECRET_KEY``, each checked: the one place
+    the package reads its signing keys. ``ConfigError`` for a missing or short key, or for
+    fallbacks that are not a list (a string would otherwise be read as one key per character).
+    """
+    key = config.get("SECRET_KEY")
+    if not key:
+        raise ConfigError("SECRET_KEY", "is required: it signs the commenter's cookies and links")
+    _check_key("SECRET_KEY", key)
+    fallbacks = config.get("SECRET_KEY_FALLBACKS")
+    if fallbacks is None:
+        fallbacks = []
+    if not isinstance(fallbacks, list | tuple):
+        raise ConfigError(
+            "SECRET_KEY_FALLBACKS", f"must be a list of keys, not {type(fallbacks).__name__}"
+        )
+    for index, old in enumerate(fallbacks):
+        _check_key(f"SECRET_KEY_FALLBACKS[{index}]", old)
+    return tuple(k.encode() if isinstance(k, str) else k for k in (*fallbacks, key))
+
+
+def _check_key(name: str, key: Any) -> None:
+    if not isinstance(key, str | bytes):
+        raise ConfigError(name, f"must be a string or bytes, not {type(key).__name__}")
+    size = len(key.encode() if isinstance(key, str) else key)
+    if size < MIN_SECRET_KEY_BYTES:
+        raise ConfigError(
+            name,
+            f"must be at least {MIN_SECRET_KEY_BYTES} bytes long (it is {size}); make one with "
+            "python -c 'import secrets; print(secrets.token_hex(32))'",
+        )
 
 
 def _refuse_unknown_keys(config: Mapping[str, Any]) -> None:
@@ -108,6 +155,8 @@ def _coerce(key: str, name: str, value: Any) -> Any:
         return _mapping_of(key, value, nested=name == "providers")
     if name == "trusted_origins":
         return _origins(key, value)
+    if name == "site_url":
+        return _site_url(key, value)
     if name == "mailer":
         if isinstance(value, str) and value not in ("console", "smtp"):
             raise ConfigError(key, f"must be 'console', 'smtp' or a Mailer object, not {value!r}")
@@ -177,6 +226,31 @@ def _origins(key: str, value: Any) -> tuple[str, ...]:
             raise ConfigError(key, f"{origin!r} is not an origin such as 'https://blog.example'")
         origins.append(origin)
     return tuple(origins)
+
+
+def _site_url(key: str, value: Any) -> str | None:
+    """``https://host[:port][/path]`` without a trailing slash, query or fragment."""
+    if value is None:
+        return None
+    problem = f"{value!r} is not a site address such as 'https://blog.example'"
+    if not isinstance(value, str):
+        raise ConfigError(key, problem)
+    try:
+        parts = urlsplit(value.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise ConfigError(key, problem) from exc
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.username is not None
+        or parts.query
+        or parts.fragment
+        or value.strip().endswith("?")
+        or any(ch.isspace() or ord(ch) < 32 for ch in value.strip())
+    ):
+        raise ConfigError(key, problem)
+    return f"{parts.scheme}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
 
 
 def _check_prefix(prefix: str) -> None:

@@ -136,7 +136,7 @@ class MagicLinks:
     single use without any server-side list of used tokens.
     """
 
-    def __init__(self, secret_keys: Sequence[str], max_age: int = LINK_MAX_AGE) -> None:
+    def __init__(self, secret_keys: Sequence[bytes], max_age: int = LINK_MAX_AGE) -> None:
         self._serializer = URLSafeTimedSerializer(list(secret_keys), salt=VERIFY_SALT)
         self.max_age = max_age
 

@@ -34,6 +34,7 @@ from itsdangerous import (
 from itsdangerous.encoding import base64_encode
 from werkzeug.local import LocalProxy
 
+from .config import secret_keys as config_secret_keys
 from .errors import SocialAuthError
 from .extension import SocialAuthState, get_state
 from .revocation import CommenterCache
@@ -128,11 +129,10 @@ def cookie_name(base: str, *, secure: bool | None = None) -> str:
     return f"__Host-{base}" if (_secure() if secure is None else secure) else base
 
 
-def secret_keys(app: Flask) -> list[str]:
-    # itsdangerous signs with the last key and accepts all of them, as Flask's session does.
-    fallbacks = app.config.get("SECRET_KEY_FALLBACKS") or []
-    keys: list[str] = [*fallbacks, app.config["SECRET_KEY"]]
-    return keys
+def secret_keys(app: Flask) -> list[bytes]:
+    """The app's signing keys as ``config.secret_keys`` reads and checks them (read per call,
+    so a key rotated in ``app.config`` applies to the next request)."""
+    return list(config_secret_keys(app.config))
 
 
 class _CookieSerializer(URLSafeSerializer):
@@ -148,7 +148,7 @@ class _CookieSerializer(URLSafeSerializer):
     - One signer, made once, instead of one per call.
     """
 
-    def __init__(self, keys: list[str], *, salt: str) -> None:
+    def __init__(self, keys: list[bytes], *, salt: str) -> None:
         super().__init__(keys, salt=salt, signer_kwargs={"digest_method": hashlib.sha1})
         self._signer = super().make_signer()
         self._mac = hmac.new(self._signer.derive_key(), digestmod=hashlib.sha1)
@@ -181,7 +181,7 @@ class _CookieSerializer(URLSafeSerializer):
 def _serializer(app: Flask, salt: str) -> _CookieSerializer:
     # Built once per key list and salt: building one costs as much as checking a cookie.
     keys = secret_keys(app)
-    cache: dict[tuple[str, tuple[str, ...]], _CookieSerializer] = app.extensions.setdefault(
+    cache: dict[tuple[str, tuple[bytes, ...]], _CookieSerializer] = app.extensions.setdefault(
         "social_auth.serializers", {}
     )
     serializer = cache.get((salt, tuple(keys)))
@@ -223,7 +223,7 @@ class _Verified:
     #: Past this many values the worker starts afresh.
     MAX = 10_000
 
-    def __init__(self, keys: tuple[str, ...]) -> None:
+    def __init__(self, keys: tuple[bytes, ...]) -> None:
         self.keys = keys
         self.values: dict[str, SessionData] = {}
 

@@ -509,9 +509,7 @@ def _mergeable(owner: Commenter) -> bool:
 
 
 def _merge_serializer() -> URLSafeTimedSerializer:
-    config = current_app.config
-    keys = [*(config.get("SECRET_KEY_FALLBACKS") or []), config["SECRET_KEY"]]
-    return URLSafeTimedSerializer(keys, salt=MERGE_SALT)
+    return URLSafeTimedSerializer(get_state().settings.secret_keys, salt=MERGE_SALT)
 
 
 def _merge_page(
@@ -881,8 +879,7 @@ def _verification_message(
 
 
 def _links() -> MagicLinks:
-    app = current_app
-    return MagicLinks([*(app.config.get("SECRET_KEY_FALLBACKS") or []), app.config["SECRET_KEY"]])
+    return MagicLinks(get_state().settings.secret_keys)
 
 
 @bp.get("/email/verify/<token>")
@@ -1049,13 +1046,13 @@ def register(app: Flask) -> None:
     """Mount the blueprint at ``SOCIAL_AUTH_URL_PREFIX`` and route our errors."""
     state = get_state(app)
     prefix = state.settings.url_prefix
-    keys = app.config.get("SECRET_KEY_FALLBACKS") or ()
+    *fallbacks, newest = state.settings.secret_keys
     # Built once per app: the replay guard lives in the store's database, so a state used at
     # one worker is refused at every other.
     state.extras[FLOW_SETTINGS] = FlowSettings(
-        secret_key=app.config["SECRET_KEY"],
+        secret_key=newest,
         used_states=SqlUsedStates(state.store.engine),
-        fallbacks=tuple(keys),
+        fallbacks=tuple(fallbacks),
     )
     state.extras[LINKING_POLICY] = LinkingPolicy.from_providers(
         state.providers, link_by_verified_email=state.settings.link_by_verified_email

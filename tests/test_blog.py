@@ -21,7 +21,7 @@ POST = "/posts/walking-the-coast-path"
 def blog(tmp_path: Path, **config: object) -> Flask:
     return create_app(
         {
-            "SECRET_KEY": "test",
+            "SECRET_KEY": "blog-tests-secret-key",
             "SOCIAL_AUTH_DATABASE_URI": f"sqlite:///{tmp_path / 'auth.sqlite3'}",
             "BLOG_DATABASE_URI": f"sqlite:///{tmp_path / 'blog.sqlite3'}",
             "BLOG_PROVIDER_ADAPTERS": [Fakebook],

@@ -43,7 +43,7 @@ class CLI:
 def make_app(uri: str, engine_options: dict[str, Any]) -> Flask:
     app = Flask(__name__)
     app.config.update(
-        SECRET_KEY="test-secret",
+        SECRET_KEY="test-secret-key-for-tests",
         SOCIAL_AUTH_DATABASE_URI=uri,
         SOCIAL_AUTH_DATABASE_ENGINE_OPTIONS=engine_options,
     )

@@ -83,7 +83,7 @@ class Unverified(Provider):
 def test_the_notice_says_which_providers_share_and_verify_email(tmp_path: Path):
     app = Flask(__name__)
     app.config.update(
-        SECRET_KEY="test",
+        SECRET_KEY="privacy-tests-secret-key",
         SOCIAL_AUTH_DATABASE_URI=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         SOCIAL_AUTH_PROVIDERS={"mailbook": {}, "unverified": {}},
     )

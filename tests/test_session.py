@@ -152,7 +152,7 @@ def test_a_tampered_cookie_reads_as_anonymous(app: Flask, client: FlaskClient, m
 
 def test_a_cookie_signed_with_another_key_is_anonymous(app: Flask, tmp_path: Path):
     (tmp_path / "other").mkdir()
-    other = make_app(tmp_path / "other", SECRET_KEY="another-secret")
+    other = make_app(tmp_path / "other", SECRET_KEY="another-secret-key-2")
     name, value = session_cookie(other, make_commenter(app))
     client = app.test_client()
     client.set_cookie(name, value)
@@ -163,7 +163,7 @@ def test_a_rotated_secret_key_keeps_sessions_through_the_fallbacks(app: Flask):
     client = app.test_client()
     commenter = sign_in_client(client)
     app.config["SECRET_KEY_FALLBACKS"] = [app.config["SECRET_KEY"]]
-    app.config["SECRET_KEY"] = "the-new-secret"
+    app.config["SECRET_KEY"] = "the-new-secret-key"
     assert whoami(client) == commenter.public_id
 
 

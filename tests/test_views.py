@@ -150,7 +150,7 @@ def test_the_host_app_can_override_the_block_template(tmp_path: Path):
     (folder / "login_block.html").write_text("<p>Our own block, {{ commenter.display_name }}</p>")
     host = Flask("host", template_folder=str(tmp_path / "templates"))
     host.config.update(
-        SECRET_KEY="s",
+        SECRET_KEY="views-tests-secret-key",
         SOCIAL_AUTH_DATABASE_URI=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         SOCIAL_AUTH_PROVIDERS={"fakebook": {}},
     )

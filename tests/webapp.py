@@ -41,7 +41,7 @@ class RecordingMailer:
 def make_app(tmp_path: Path, **config: Any) -> Flask:
     app = Flask(__name__)
     app.config.update(
-        SECRET_KEY="test-secret",
+        SECRET_KEY="test-secret-key-for-tests",
         SOCIAL_AUTH_DATABASE_URI=f"sqlite:///{tmp_path / 'social_auth.sqlite3'}",
         SOCIAL_AUTH_PROVIDERS={"fakebook": {}, "letterbox": {}},
         SOCIAL_AUTH_MAILER=RecordingMailer(),

@@ -43,7 +43,7 @@ def blog_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flas
     folder = tmp_path_factory.mktemp("blog")
     app = create_app(
         {
-            "SECRET_KEY": "browser-tests",
+            "SECRET_KEY": "browser-tests-secret-key",
             "SOCIAL_AUTH_DATABASE_URI": f"sqlite:///{folder / 'auth.sqlite3'}",
             "BLOG_DATABASE_URI": f"sqlite:///{folder / 'blog.sqlite3'}",
             "BLOG_PROVIDER_ADAPTERS": [Fakebook, Letterbox, Dev],

@@ -39,7 +39,7 @@ def signin_app(
     """A blog page with the comment block, and SocialAuth over ``providers``."""
     app = Flask(__name__)
     app.config.update(
-        SECRET_KEY="route-tests",
+        SECRET_KEY="route-tests-secret-key",
         SOCIAL_AUTH_DATABASE_URI=f"sqlite:///{tmp_path / 'auth.sqlite3'}",
         SOCIAL_AUTH_PROVIDERS=providers,
         SOCIAL_AUTH_MAILER=RecordingMailer(),

@@ -16,7 +16,7 @@ from social_auth.extension import get_state
 def app_with(tmp_path, providers, **config) -> Flask:
     app = Flask(__name__, instance_path=str(tmp_path / "instance"))
     app.config.update(
-        SECRET_KEY="k",
+        SECRET_KEY="registry-tests-secret-key",
         SOCIAL_AUTH_DATABASE_URI=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         SOCIAL_AUTH_PROVIDERS=providers,
         **config,

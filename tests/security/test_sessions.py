@@ -271,13 +271,13 @@ def test_key_rotation_old_cookies_live_through_fallbacks_and_die_when_dropped(ap
     client = app.test_client()
     commenter = sign_in_client(client)
     old_key = app.config["SECRET_KEY"]
-    app.config.update(SECRET_KEY="rotated-key", SECRET_KEY_FALLBACKS=[old_key])
+    app.config.update(SECRET_KEY="rotated-secret-key-2", SECRET_KEY_FALLBACKS=[old_key])
     assert whoami(client) == commenter.public_id
     fresh = app.test_client()
     guest(fresh, "new@example.com")
     new_value = fresh.get_cookie(SESSION_COOKIE).value  # type: ignore[union-attr]
     # New cookies are signed with the new key alone.
-    assert URLSafeSerializer("rotated-key", salt=SESSION_SALT).loads(new_value)
+    assert URLSafeSerializer("rotated-secret-key-2", salt=SESSION_SALT).loads(new_value)
     with app.app_context():
         assert decode_session(app, new_value) is not None
     app.config["SECRET_KEY_FALLBACKS"] = []
@@ -288,6 +288,6 @@ def test_key_rotation_old_cookies_live_through_fallbacks_and_die_when_dropped(ap
 def test_key_rotation_csrf_tokens_signed_with_a_dropped_key_are_refused(app: Flask):
     client = app.test_client()
     headers = csrf_headers(client)
-    app.config["SECRET_KEY"] = "rotated-key"
+    app.config["SECRET_KEY"] = "rotated-secret-key-2"
     response = client.post("/auth/logout", headers={**headers, "Accept": "application/json"})
     assert response.status_code == 403
