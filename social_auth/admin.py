@@ -22,6 +22,7 @@ from .cli import parse_until
 from .errors import InvalidInput, LastSignInMethod, NotFound, SocialAuthError
 from .extension import get_state
 from .session import check_csrf, csrf_token
+from .site import site_origin
 from .store import Commenter, Identity
 from .store.models import utcnow
 from .views import export_data
@@ -111,7 +112,7 @@ def _refuse_cross_site() -> None:
     if fetch_site is not None:
         allowed = fetch_site in ("same-origin", "none")
     else:
-        allowed = origin is None or origin.rstrip("/") == request.host_url.rstrip("/")
+        allowed = origin is None or origin.rstrip("/") == site_origin()
     if not allowed:
         raise CrossSiteRequest("Admin forms must be sent from this site's own admin pages.")
 

@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, Protocol, cast, runtime_checkable
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -73,6 +74,7 @@ from .session import (
     signed_in_provider,
     take_notice,
 )
+from .site import absolute_url, site_origin, site_url
 from .store import Commenter
 from .store.store import BLOCKED_MESSAGE
 
@@ -190,7 +192,7 @@ def popup_result(
     """
     if status not in ("signed-in", "cancelled", "error"):
         raise ValueError(f"unknown popup status {status!r}")
-    origins = list(get_state().settings.trusted_origins) or [request.host_url.rstrip("/")]
+    origins = list(get_state().settings.trusted_origins) or [site_origin()]
     payload: dict[str, str] = {"type": "social-auth", "status": status}
     if message:
         payload["message"] = message
@@ -311,7 +313,7 @@ def _delete_short_cookie(response: BaseResponse, base: str) -> None:
 
 
 def _callback_url(provider: Provider) -> str:
-    return url_for("social_auth.callback", provider=provider.instance_name, _external=True)
+    return absolute_url("social_auth.callback", provider=provider.instance_name)
 
 
 def _private(response: BaseResponse) -> BaseResponse:
@@ -725,7 +727,7 @@ def _dev_authorize_request() -> tuple[LocalAuthorizationServer, Any]:
     wanted = request.args.get("redirect_uri", "")
     servers = _dev_servers()
     for name, server in servers.items():
-        callback = url_for("social_auth.callback", provider=name, _external=True)
+        callback = absolute_url("social_auth.callback", provider=name)
         if callback == wanted:
             return server, server.authorize_request(request.args, callback)
     server = next(iter(servers.values()))
@@ -827,9 +829,10 @@ def email_start() -> BaseResponse:
 def _check_rate(address: str) -> None:
     limiter: RateLimiter = get_state().extras["rate_limiter"]
     client = request.remote_addr or "unknown"
+    # The client first: a client already refused must not add a counter per address it tries.
     if not (
-        limiter.hit(f"email:{email_key(address)}", EMAIL_LIMIT, LIMIT_WINDOW)
-        and limiter.hit(f"client:{client}", CLIENT_LIMIT, LIMIT_WINDOW)
+        limiter.hit(f"client:{client}", CLIENT_LIMIT, LIMIT_WINDOW)
+        and limiter.hit(f"email:{email_key(address)}", EMAIL_LIMIT, LIMIT_WINDOW)
     ):
         raise RateLimited("Too many confirmation emails were asked for; try again later.")
 
@@ -874,8 +877,8 @@ def _verification_message(
 ) -> tuple[str, str]:
     token = _links().make(commenter.id, address, commenter.session_version)
     query = {"next": safe_next(next_url)} if next_url else {}
-    link = url_for("social_auth.verify_email", token=token, _external=True, **query)
-    return verification_email(link, request.host)
+    link = absolute_url("social_auth.verify_email", token=token, **query)
+    return verification_email(link, urlsplit(site_url()).netloc)
 
 
 def _links() -> MagicLinks:

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-FLASK_MODULES = {"views.py", "session.py", "admin.py", "cli.py", "extension.py", "testing.py"}
+FLASK_MODULES = {
+    "views.py", "session.py", "admin.py", "cli.py", "extension.py", "testing.py", "site.py"
+}
 
 
 def imported_modules(path: Path) -> set[str]:
