@@ -8,7 +8,9 @@ anonymous.
 
 Other code calls: ``sign_in(response, commenter, identity)``, ``sign_out(response)``,
 ``check_csrf()``, ``csrf_token()``, ``set_draft(response, text)``, ``take_draft()``,
-``set_notice(response, code)``, ``take_notice()``.
+``set_notice(response, code)``, ``take_notice()``, and for cookies of their own
+``set_cookie(response, base, value, max_age)``, ``delete_cookie(response, base)``,
+``get_cookie(base)``.
 A ``response`` of ``None`` defers the cookie change to the end of the request.
 """
 
@@ -307,6 +309,24 @@ def _delete_cookie(response: Response, base: str) -> None:
     response.delete_cookie(
         cookie_name(base, secure=secure), path="/", secure=secure, httponly=True, samesite="Lax"
     )
+
+
+def set_cookie(response: Response | None, base: str, value: str, max_age: int) -> None:
+    """Set our cookie ``base`` (``__Host-`` on https: path ``/``, HttpOnly, SameSite=Lax), now
+    or, with ``response=None``, when the request ends. Every cookie of the package goes
+    through here, so none can be planted by a sibling subdomain or over plain http."""
+    _apply(response, base, lambda r: _set_cookie(r, base, value, max_age))
+
+
+def delete_cookie(response: Response | None, base: str) -> None:
+    """Delete our cookie ``base``, now or when the request ends (``set_cookie``)."""
+    _apply(response, base, lambda r: _delete_cookie(r, base))
+
+
+def get_cookie(base: str) -> str | None:
+    """This request's value of our cookie ``base`` (under its ``__Host-`` name on https)."""
+    value: str | None = request.cookies.get(cookie_name(base))
+    return value
 
 
 def after_request(response: Response) -> Response:
