@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from social_auth.errors import StateMismatch
 from social_auth.flow import FlowSettings, MemoryUsedStates, SqlUsedStates, UsedStates
 from social_auth.store import IdentityStore
 from social_auth.views import FLOW_SETTINGS
-from tests.conftest import POSTGRES_URL, postgres_schema
+from tests.conftest import POSTGRES_URL, empty_tables, postgres_schema
 from tests.providers.conftest import callback_url, make_fake, make_provider
 from tests.providers.servers import FakeProvider, consent
 from tests.providers.signin_app import (
@@ -122,12 +121,16 @@ def test_a_consumed_state_replayed_just_after_its_deadline_is_refused_by_the_cal
 # -- the flow functions, at the exact boundary, for each guard -----------------------------
 
 
-@pytest.fixture(params=["memory", "sql"])
-def guard(request: pytest.FixtureRequest, store: IdentityStore) -> UsedStates:
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def guard(request: pytest.FixtureRequest) -> Iterator[UsedStates]:
     """Each replay guard: in memory, and ``SqlUsedStates`` on a SQLite file and PostgreSQL."""
     if request.param == "memory":
-        return MemoryUsedStates()
-    return SqlUsedStates(store.engine)
+        yield MemoryUsedStates()
+        return
+    store: IdentityStore = request.getfixturevalue(f"{request.param}_store")
+    empty_tables(store)
+    yield SqlUsedStates(store.engine)
+    empty_tables(store)
 
 
 def test_at_every_instant_around_the_deadline_a_consumed_state_is_refused(guard: UsedStates):
