@@ -36,6 +36,7 @@ MODULES: tuple[str, ...] = (
     "benchmarks.bench_page",
     "benchmarks.bench_server",
     "benchmarks.bench_signin",
+    "benchmarks.bench_ratelimit",
 )
 
 Fn = Callable[[], Any]

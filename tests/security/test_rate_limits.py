@@ -164,3 +164,16 @@ def test_sign_in_starts_behind_proxyfix_are_counted_per_forwarded_client(tmp_pat
     assert starts(client, START_LIMIT, **{"X-Forwarded-For": "198.51.100.1"})[-1] == 302
     assert starts(client, 1, **{"X-Forwarded-For": "198.51.100.1"}) == [429]
     assert starts(client, 1, **{"X-Forwarded-For": "198.51.100.2"}) == [302]
+
+
+def test_a_refused_client_adds_no_counter_for_the_addresses_it_tries(app: Flask):
+    from social_auth.ratelimit import MemoryRateLimiter
+
+    limiter = get_state(app).extras["rate_limiter"]
+    assert isinstance(limiter, MemoryRateLimiter)
+    client = app.test_client()
+    codes = [ask(client, f"n{i}@example.com") for i in range(CLIENT_LIMIT + 50)]
+    assert codes == [200] * CLIENT_LIMIT + [429] * 50
+    # One counter for the client, one per address it was allowed to try; none for the 50 after.
+    assert len(limiter) == CLIENT_LIMIT + 1
+    assert limiter.storage.reset() == CLIENT_LIMIT + 1
