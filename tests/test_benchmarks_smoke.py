@@ -41,6 +41,8 @@ def test_a_quick_benchmark_run_writes_every_key_it_measures(tmp_path: Path):
         "signed_in_page_ratio_sqlite",
         "flask_login_page_ratio_sqlite",
         "server_rps_ratio",
+        "ratelimit_hit_growth",
+        "ratelimit_new_key_growth",
     ]
     if "PostgreSQL unavailable" not in done.stdout or os.environ.get("CI"):
         expected += ["upsert_ratio_postgres", "upsert_growth_postgres"]
