@@ -21,7 +21,6 @@ from .profile import (
     WEBSITE_MAX,
     has_bad_character,
     normal_text,
-    web_url,
 )
 
 #: How long a magic link works.
@@ -106,8 +105,6 @@ def clean_website(value: str | None) -> str | None:
         raise InvalidInput("website", "The website must be an http:// or https:// address.")
     if not hostname or "." not in hostname or parts.username or parts.password:
         raise InvalidInput("website", "The website address needs a domain such as example.com.")
-    if web_url(website, WEBSITE_MAX) is None:  # the rule provider URLs obey, for every page
-        raise InvalidInput("website", "The website address cannot hold quotes, \\, < or >.")
     return website
 
 
