@@ -55,16 +55,23 @@ def is_bad_character(ch: str) -> bool:
     return unicodedata.category(ch) in _BAD_CATEGORIES
 
 
+def _plain(text: str) -> bool:
+    # Printable ASCII holds no bad character and is NFC already: most names and every URL.
+    return text.isascii() and text.isprintable()
+
+
 def has_bad_character(text: str) -> bool:
     """Whether ``text`` holds any character ``is_bad_character`` names."""
-    return any(is_bad_character(ch) for ch in text)
+    return not _plain(text) and any(is_bad_character(ch) for ch in text)
 
 
 def normal_text(text: str) -> str:
     """``text`` as a name is kept: each whitespace run (newline, tab, no-break space) one
     space, every other bad character removed, NFC, stripped. Not cut to any length."""
-    kept = "".join(" " if ch.isspace() else "" if is_bad_character(ch) else ch for ch in text)
-    return unicodedata.normalize("NFC", _SPACES.sub(" ", kept)).strip()
+    if not _plain(text):
+        text = "".join(" " if ch.isspace() else "" if is_bad_character(ch) else ch for ch in text)
+        text = unicodedata.normalize("NFC", text)
+    return _SPACES.sub(" ", text).strip()
 
 
 def clean_text(value: Any, max_length: int) -> str:
