@@ -18,6 +18,7 @@ run: $(STAMP)  ## the example blog at http://127.0.0.1:5000 on SQLite, offline
 serve-prod: $(STAMP) services  ## the blog under gunicorn, 4 workers, PostgreSQL + Redis, at http://127.0.0.1:8000
 	@test -n "$$BLOG_SECRET_KEY" || echo "BLOG_SECRET_KEY is not set: using a random one (sessions end at restart)"
 	export BLOG_SECRET_KEY="$${BLOG_SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(32))')}" && \
+	export BLOG_SITE_URL="$${BLOG_SITE_URL:-http://127.0.0.1:8000}" && \
 	$(BIN)/python -c "from examples.blog.wsgi import app_from_environment as f; f()" && \
 	$(BIN)/gunicorn --workers 4 --bind 127.0.0.1:8000 --timeout 30 --access-logfile - \
 		--access-logformat '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss' \

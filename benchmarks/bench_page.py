@@ -115,6 +115,8 @@ def blog_app(folder: Path, **config: Any) -> Any:
         "SECRET_KEY": SECRET,
         "BLOG_DATABASE_URI": f"sqlite:///{folder / 'blog.sqlite3'}",
         "SOCIAL_AUTH_DATABASE_URI": f"sqlite:///{folder / 'social_auth.sqlite3'}",
+        # The pages make no absolute URL: any address of the site does.
+        "SOCIAL_AUTH_SITE_URL": "http://127.0.0.1",
         **config,
     })
     add_bench_routes(app)

@@ -204,6 +204,7 @@ def servers() -> Iterator[dict[App, tuple[str, int]]]:
             "BLOG_REDIS_URL": "",
             "BLOG_PROVIDERS": json.dumps(providers),
             "BLOG_PROXIES": "1",
+            "BLOG_SITE_URL": f"http://127.0.0.1:{ports[OURS]}",
             # Flask-Dance's app
             "SIGNIN_ISSUER": issuer_url,
             "SIGNIN_DANCE_DB": f"sqlite:///{folder / 'dance.sqlite3'}",

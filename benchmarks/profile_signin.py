@@ -46,6 +46,7 @@ def main() -> int:
             "BLOG_DATABASE_URL": f"sqlite:///{Path(folder) / 'ours.sqlite3'}",
             "BLOG_REDIS_URL": "",
             "BLOG_PROXIES": "1",
+            "BLOG_SITE_URL": f"http://127.0.0.1:{port}",
             "BLOG_PROVIDERS": json.dumps({"corp": {
                 "provider": "oidc", "client_id": "blog", "client_secret": "blog-secret-0123456789",
                 "server_metadata_url": f"{issuer_url}/.well-known/openid-configuration"}}),

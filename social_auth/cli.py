@@ -11,11 +11,12 @@ from typing import IO, Any
 from unicodedata import category
 
 import click
-from flask import current_app, url_for
+from flask import current_app
 from flask.cli import AppGroup
 
 from .errors import InvalidInput, NotFound, SocialAuthError, StoreConflict
 from .extension import get_state
+from .site import path_in
 from .store import Commenter, Identity, IdentityStore
 from .store.models import utcnow
 from .views import export_data
@@ -66,54 +67,45 @@ def db_upgrade(revision: str, as_json: bool) -> None:
 @social_auth_cli.command("providers")
 @click.option(
     "--base-url",
-    help="The site's public address, e.g. https://blog.example (default: SERVER_NAME and "
-    "PREFERRED_URL_SCHEME).",
+    help="Show the callbacks for another address, e.g. https://blog.example (default: "
+    "SOCIAL_AUTH_SITE_URL, or SERVER_NAME).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def providers_command(base_url: str | None, as_json: bool) -> None:
     """Each configured provider and the callback URL to register with it."""
-    app = current_app
-    if base_url is not None and not re.match(r"^https?://[^/\s]+/?$", base_url):
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if base_url is not None and not re.match(r"^https?://[^/\s?#]+(/[^\s?#]*)?$", base_url):
         raise CommandFailed(
             f"--base-url {base_url!r} is not an address such as https://blog.example.",
             code="invalid_input",
             as_json=as_json,
         )
-    absolute = bool(base_url or app.config.get("SERVER_NAME"))
-    # A request context at the site's address, so url_for builds what the provider will see
-    # (the prefix, and SCRIPT_NAME when the site lives below a path).
-    context: Any
-    if base_url:
-        context = app.test_request_context(base_url=base_url.rstrip("/"))
-    elif absolute:
-        context = app.app_context()  # url_for uses SERVER_NAME and PREFERRED_URL_SCHEME
-    else:
-        context = app.test_request_context()  # paths only
+    # The site's own address, as the sign-in pages send it to providers (``site``).
+    base = base_url.rstrip("/") if base_url else get_state().settings.site_url or ""
     rows = []
-    with context:
-        for name, provider in get_state().providers.items():
-            callback = url_for("social_auth.callback", provider=name, _external=absolute)
-            rows.append(
-                {
-                    "name": name,
-                    "adapter": provider.name,
-                    "title": provider.display_title,
-                    "protocol": provider.protocol,
-                    "deprecated": provider.capabilities.deprecated,
-                    "callback_url": callback,
-                }
-            )
+    for name, provider in get_state().providers.items():
+        path = path_in(app, "social_auth.callback", {"provider": name})
+        rows.append(
+            {
+                "name": name,
+                "adapter": provider.name,
+                "title": provider.display_title,
+                "protocol": provider.protocol,
+                "deprecated": provider.capabilities.deprecated,
+                "callback_url": base + path,
+            }
+        )
     lines = [
         f"{r['name']:<12} {r['adapter']:<10} {r['callback_url']}"
         + ("  (deprecated)" if r["deprecated"] else "")
         for r in rows
     ] or ["No providers are configured (SOCIAL_AUTH_PROVIDERS)."]
-    if not absolute:
+    if not base:
         lines.append(
-            "Callback URLs are paths: pass --base-url https://your.site (or set SERVER_NAME) "
-            "for the full address to register."
+            "Callback URLs are paths: set SOCIAL_AUTH_SITE_URL (or pass --base-url "
+            "https://your.site) for the full address to register."
         )
-    emit({"providers": rows, "absolute": absolute}, as_json, *lines)
+    emit({"providers": rows, "absolute": bool(base)}, as_json, *lines)
 
 
 # -- commenters ---------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -74,7 +75,37 @@ def load_settings(config: Mapping[str, Any], *, debug: bool, instance_path: str)
             values[f.name] = _coerce(key, f.name, config[key])
     _check_prefix(values.get("url_prefix", "/auth"))
     values["secret_keys"] = keys
+    values["site_url"] = resolve_site_url(config, values.get("site_url"), debug=debug)
     return Settings(**values)
+
+
+def resolve_site_url(
+    config: Mapping[str, Any], configured: str | None, *, debug: bool
+) -> str | None:
+    """The canonical site address: ``SOCIAL_AUTH_SITE_URL``, else one made of ``SERVER_NAME``
+    (with ``PREFERRED_URL_SCHEME`` and ``APPLICATION_ROOT``). Without either, only a debug app
+    may go on (``None``: the request's own address serves, ``site.site_url``); elsewhere a
+    forged ``Host`` would choose where mailed sign-in links point."""
+    if configured:
+        return configured
+    server_name = config.get("SERVER_NAME")
+    if server_name:
+        scheme = config.get("PREFERRED_URL_SCHEME") or "http"
+        root = str(config.get("APPLICATION_ROOT") or "/")
+        return _site_url("SERVER_NAME", f"{scheme}://{server_name}{root}")
+    if debug:
+        logging.getLogger("social_auth").warning(
+            "%s is not set: in debug mode links and callbacks use the request's own address. "
+            "Set it before serving the site to anyone.",
+            config_key("site_url"),
+        )
+        return None
+    raise ConfigError(
+        config_key("site_url"),
+        "is required (or SERVER_NAME): the site's public address, such as "
+        "'https://blog.example', from which mailed links and OAuth callbacks are made. "
+        "Never taken from the request, whose Host a visitor chooses.",
+    )
 
 
 #: Fields computed from other config, never set directly.

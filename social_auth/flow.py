@@ -14,14 +14,14 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, overload
 from urllib.parse import unquote, urlsplit
 
 from itsdangerous import BadSignature, Serializer, SignatureExpired, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_encode
-from sqlalchemy import Connection, Engine, bindparam, delete, insert
+from sqlalchemy import ColumnElement, Connection, Engine, bindparam, delete, insert
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -51,11 +51,36 @@ MAX_NEXT_LENGTH = 2048
 STORE_DOWN = "We cannot reach our database just now; nothing was changed. Please try again."
 
 
-class UsedStates(Protocol):
-    """Remembers consumed flow ids until they expire, so a state works once across workers."""
+# -- the one expiry rule ------------------------------------------------------------------------
+# The flow cookie is accepted exactly while the replay guard still remembers its id: both ask
+# ``is_expired`` about the same ``flow_expires_at`` at the same instant, so no moment exists
+# (like +600.5 s, once) when a cookie still passes and its consumed id is already forgotten.
 
-    def consume(self, jti: str, expires_at: float) -> bool:
-        """Record ``jti``; True the first time, False if it was already consumed."""
+
+def flow_expires_at(signed_at: int, max_age: int) -> float:
+    """When a flow signed at ``signed_at`` (itsdangerous' whole seconds) stops: the deadline
+    the cookie check and the replay guard share."""
+    return float(signed_at + max_age)
+
+
+@overload
+def is_expired(expires_at: float, now: float) -> bool: ...
+@overload
+def is_expired(expires_at: ColumnElement[float], now: Any) -> ColumnElement[bool]: ...
+def is_expired(expires_at: Any, now: Any) -> Any:
+    """A flow, and its consumed id, lives while ``now < expires_at``. Given a column it
+    builds the SQL condition instead, so the database guard prunes by this very comparison."""
+    return expires_at <= now
+
+
+class UsedStates(Protocol):
+    """Remembers consumed flow ids while they are not ``is_expired``, so a state works once
+    across workers."""
+
+    def consume(self, jti: str, expires_at: float, now: float | None = None) -> bool:
+        """Record ``jti``; True the first time, False if it was already consumed. ``now`` is
+        the instant the flow judged the cookie alive (``FlowSettings.clock``); the guard's
+        own ``time.time()`` without it."""
         ...
 
 
@@ -66,10 +91,10 @@ class MemoryUsedStates:
         self._used: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def consume(self, jti: str, expires_at: float) -> bool:
-        now = time.time()
+    def consume(self, jti: str, expires_at: float, now: float | None = None) -> bool:
+        now = time.time() if now is None else now
         with self._lock:
-            self._used = {k: v for k, v in self._used.items() if v > now}
+            self._used = {k: v for k, v in self._used.items() if not is_expired(v, now)}
             if jti in self._used:
                 return False
             self._used[jti] = expires_at
@@ -104,8 +129,8 @@ class SqlUsedStates:
             self._forget = _DriverSql.of(_FORGET, dialect)
         self._next_prune = 0.0
 
-    def consume(self, jti: str, expires_at: float) -> bool:
-        now = time.time()
+    def consume(self, jti: str, expires_at: float, now: float | None = None) -> bool:
+        now = time.time() if now is None else now
         prune = now >= self._next_prune
         if prune:  # two threads may both prune at the turn of a minute: harmless
             self._next_prune = now + self.PRUNE_EVERY
@@ -155,9 +180,9 @@ def _relaxed_sync(connection: Any) -> None:
 _USED: Any = UsedFlowState.__table__
 # Built once; on a SQLite file compiled once more to go straight to the driver.
 _INSERT = insert(_USED).values(jti=bindparam("jti"), expires_at=bindparam("expires_at"))
-_PRUNE = delete(_USED).where(_USED.c.expires_at < bindparam("now"))
+_PRUNE = delete(_USED).where(is_expired(_USED.c.expires_at, bindparam("now")))
 _FORGET = delete(_USED).where(
-    _USED.c.jti == bindparam("jti"), _USED.c.expires_at < bindparam("now")
+    _USED.c.jti == bindparam("jti"), is_expired(_USED.c.expires_at, bindparam("now"))
 )
 
 
@@ -195,12 +220,14 @@ def _consume_on(conn: Connection, jti: str, expires_at: float, now: float, prune
 @dataclass(frozen=True)
 class FlowSettings:
     """Keys and the replay guard; build once per app. ``fallbacks`` are older secret keys that
-    still verify (``SECRET_KEY_FALLBACKS``), the newest key signs."""
+    still verify (``SECRET_KEY_FALLBACKS``), the newest key signs. ``clock`` is what both the
+    cookie check and the replay guard read as now (a test passes its own)."""
 
     secret_key: str | bytes
     used_states: UsedStates
     fallbacks: Sequence[str | bytes] = ()
     max_age: int = MAX_AGE
+    clock: Callable[[], float] = field(default=time.time, compare=False)
     _serializer: URLSafeTimedSerializer = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -326,8 +353,7 @@ def read_cookie(cookie_value: str | None, *, settings: FlowSettings) -> FlowCook
     except (BadSignature, ValueError, TypeError, KeyError):
         return FlowCookie(None, problem="This sign-in's cookie is not valid.")
     signed = int(signed_at.timestamp())
-    # What itsdangerous checks for ``max_age``, against the flow's own, shorter limit.
-    if int(time.time()) - signed > settings.max_age:
+    if is_expired(flow_expires_at(signed, settings.max_age), settings.clock()):
         return FlowCookie(flow, signed, _TOO_LONG)
     return FlowCookie(flow, signed)
 
@@ -411,8 +437,12 @@ def _check_state(
     if returned != flow.state:
         raise StateMismatch("The provider's answer is for another sign-in.")
     # Consumed before anything else happens, so a cancelled or failed state cannot be retried.
-    expires_at = float(cookie.signed_at + settings.max_age)
-    if not settings.used_states.consume(flow.jti, expires_at):
+    # Judged again at the instant the guard is asked: the cookie may have been read a moment
+    # before its deadline, and past it the guard no longer remembers a consumed id.
+    now, expires_at = settings.clock(), flow_expires_at(cookie.signed_at, settings.max_age)
+    if is_expired(expires_at, now):
+        raise StateMismatch(_TOO_LONG)
+    if not settings.used_states.consume(flow.jti, expires_at, now):
         raise StateMismatch("This sign-in was already used.")
     return flow
 

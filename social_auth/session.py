@@ -74,6 +74,8 @@ _G_COMMENTER = "_social_auth_commenter"
 _G_PROVIDER = "_social_auth_provider"
 _G_PENDING = "_social_auth_pending_cookies"
 _G_CSRF = "_social_auth_csrf"
+#: Set when this request failed its CSRF check: from then on it writes no cookie at all.
+_G_REFUSED = "_social_auth_csrf_refused"
 
 
 class CsrfError(SocialAuthError):
@@ -282,8 +284,11 @@ def _apply(response: Response | None, base: str, op: Callable[[Response], None])
     """Write cookie ``base`` now, or at the end of the request when ``response`` is None.
 
     The last write of a cookie wins: signing in after a stale cookie was queued for deletion
-    must not have the new cookie deleted when the request ends.
+    must not have the new cookie deleted when the request ends. A request that failed its
+    CSRF check (``check_csrf``) writes nothing: every cookie of ours goes through here.
     """
+    if g.get(_G_REFUSED):
+        return  # a cross-site form must not be able to plant anything (a draft, a flow)
     if response is None:
         _pending()[base] = op
     else:
@@ -586,6 +591,7 @@ def check_csrf() -> None:
     if header:
         candidates.append(header)
     if not secret:
+        _refuse()
         raise CsrfError("Your session's security token is missing; reload the page and retry.")
     serializer = _serializer(current_app._get_current_object(), CSRF_SALT)  # type: ignore[attr-defined]
     for token in candidates[:4]:
@@ -595,7 +601,15 @@ def check_csrf() -> None:
             continue
         if isinstance(value, str) and hmac.compare_digest(value, secret):
             return
+    _refuse()
     raise CsrfError("The form's security token is missing or stale; reload the page and retry.")
+
+
+def _refuse() -> None:
+    # Whatever the caller does next (a page that shows the draft, an error handler), the
+    # answer to a forged request sets no cookie: nothing queued so far, nothing later.
+    setattr(g, _G_REFUSED, True)
+    g.pop(_G_PENDING, None)
 
 
 # -- comment drafts across a full-page sign-in -----------------------------------------------

@@ -42,9 +42,14 @@ def absolute_url(endpoint: str, /, **values: Any) -> str:
 
 
 def absolute_url_in(app: Flask, endpoint: str, values: dict[str, Any]) -> str:
-    """The site's absolute URL of ``endpoint`` in ``app`` (values it does not take become the
-    query). Built by the app's URL map without the request's script root: the site address
-    already holds the path the app is mounted at."""
+    """The site's absolute URL of ``endpoint`` in ``app`` (``path_in``)."""
+    return site_url(app) + path_in(app, endpoint, values)
+
+
+def path_in(app: Flask, endpoint: str, values: dict[str, Any]) -> str:
+    """``endpoint``'s path within the app (values it does not take become the query), built
+    by the app's URL map without any request's script root: the site address already holds
+    the path the app is mounted at."""
     adapter = app.url_map.bind("site.invalid", script_name="/")
-    path = adapter.build(endpoint, values)
-    return site_url(app) + path
+    path: str = adapter.build(endpoint, values)
+    return path

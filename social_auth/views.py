@@ -67,6 +67,9 @@ from .session import (
     check_csrf,
     csrf_token,
     current_commenter,
+    delete_cookie,
+    get_cookie,
+    set_cookie,
     set_draft,
     set_notice,
     sign_in,
@@ -284,34 +287,6 @@ def _prefix_path() -> str:
     return get_state().settings.url_prefix
 
 
-def _short_cookie_name(base: str) -> str:
-    # Scoped to the prefix, so not ``__Host-``; ``__Secure-`` on https still keeps a page on
-    # plain http from planting one (a flow of the attacker's own: login CSRF).
-    return f"__Secure-{base}" if request.is_secure else base
-
-
-def _set_short_cookie(response: BaseResponse, base: str, value: str, max_age: int) -> None:
-    response.set_cookie(
-        _short_cookie_name(base),
-        value,
-        max_age=max_age,
-        path=_prefix_path(),
-        secure=request.is_secure,
-        httponly=True,
-        samesite="Lax",
-    )
-
-
-def _delete_short_cookie(response: BaseResponse, base: str) -> None:
-    response.delete_cookie(
-        _short_cookie_name(base),
-        path=_prefix_path(),
-        secure=request.is_secure,
-        httponly=True,
-        samesite="Lax",
-    )
-
-
 def _callback_url(provider: Provider) -> str:
     return absolute_url("social_auth.callback", provider=provider.instance_name)
 
@@ -374,7 +349,8 @@ def _start(
     except SocialAuthError as exc:  # the provider is down, or the draft too long to carry
         return _start_failed(exc, next_path, popup, draft)
     response = _redirect(started.url)
-    _set_short_cookie(response, flow.COOKIE_NAME, started.cookie_value, flow.MAX_AGE)
+    # ``__Host-`` on https (path ``/``): a sibling subdomain cannot plant a flow of its own.
+    set_cookie(response, flow.COOKIE_NAME, started.cookie_value, flow.MAX_AGE)
     return _private(response)
 
 
@@ -408,7 +384,7 @@ def callback(provider: str) -> BaseResponse:
     settings = _flow_settings()
     # Read once: ``finish_read`` checks it, and a cancel still needs to know what it was for.
     cookie = flow.read_cookie(
-        request.cookies.get(_short_cookie_name(flow.COOKIE_NAME)), settings=settings
+        get_cookie(flow.COOKIE_NAME), settings=settings
     )
     params = {**request.args.to_dict(), **request.form.to_dict()}
     try:
@@ -431,7 +407,7 @@ def callback(provider: str) -> BaseResponse:
 
 
 def _forget_flow(response: Response) -> Response:
-    _delete_short_cookie(response, flow.COOKIE_NAME)
+    delete_cookie(response, flow.COOKIE_NAME)
     return response
 
 
@@ -501,7 +477,7 @@ def _conflict(current: Commenter, error: AccountConflict, profile: Profile) -> R
         proof = _merge_serializer().dumps(data)
     response = _merge_page(current, owner, profile.provider, status=409)
     if proof is not None:
-        _set_short_cookie(response, MERGE_COOKIE, proof, MERGE_MAX_AGE)
+        set_cookie(response, MERGE_COOKIE, proof, MERGE_MAX_AGE)
     return response
 
 
@@ -541,7 +517,7 @@ def _merge_page(
 
 def _merge_claim(current: Commenter) -> tuple[Commenter, str] | None:
     """The commenter the pending merge proof names, if it is still valid for ``current``."""
-    raw = request.cookies.get(_short_cookie_name(MERGE_COOKIE))
+    raw = get_cookie(MERGE_COOKIE)
     if not raw:
         return None
     try:
@@ -584,7 +560,7 @@ def merge() -> BaseResponse:
         raise InvalidInput("merge", _NO_MERGE)
     get_state().store.merge(claim[0], current, actor=f"commenter:{current.public_id}")
     response = _redirect(url_for("social_auth.connections"))
-    _delete_short_cookie(response, MERGE_COOKIE)
+    delete_cookie(response, MERGE_COOKIE)
     set_notice(response, "merged")
     return _private(response)
 

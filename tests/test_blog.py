@@ -27,6 +27,7 @@ def blog(tmp_path: Path, **config: object) -> Flask:
             "BLOG_PROVIDER_ADAPTERS": [Fakebook],
             "SOCIAL_AUTH_PROVIDERS": {"fakebook": {}},
             "SOCIAL_AUTH_MAILER": RecordingMailer(),
+            "SOCIAL_AUTH_SITE_URL": "http://localhost",
             **config,
         }
     )

@@ -46,6 +46,7 @@ def make_app(uri: str, engine_options: dict[str, Any]) -> Flask:
         SECRET_KEY="test-secret-key-for-tests",
         SOCIAL_AUTH_DATABASE_URI=uri,
         SOCIAL_AUTH_DATABASE_ENGINE_OPTIONS=engine_options,
+        SOCIAL_AUTH_SITE_URL="https://blog.example",
     )
     SocialAuth(app, providers=[])
     return app

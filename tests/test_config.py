@@ -19,7 +19,11 @@ class Example(Provider):
 
 def make_app(tmp_path, **config: Any) -> Flask:
     app = Flask(__name__, instance_path=str(tmp_path / "instance"))
-    app.config.update(SECRET_KEY="config-tests-s3cret-key", SOCIAL_AUTH_DEV_PROVIDER=False)
+    app.config.update(
+        SECRET_KEY="config-tests-s3cret-key",
+        SOCIAL_AUTH_DEV_PROVIDER=False,
+        SOCIAL_AUTH_SITE_URL="https://blog.example",
+    )
     app.config.update(config)
     return app
 

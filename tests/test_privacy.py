@@ -86,6 +86,7 @@ def test_the_notice_says_which_providers_share_and_verify_email(tmp_path: Path):
         SECRET_KEY="privacy-tests-secret-key",
         SOCIAL_AUTH_DATABASE_URI=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         SOCIAL_AUTH_PROVIDERS={"mailbook": {}, "unverified": {}},
+        SOCIAL_AUTH_SITE_URL="http://localhost",
     )
     SocialAuth(app, providers=[Mailbook, Unverified])
     page = " ".join(text(app.test_client(), "/auth/privacy").split())

@@ -73,7 +73,8 @@ def test_the_block_for_a_signed_in_commenter(app: Flask):
 
 
 def test_popup_result_posts_only_to_this_origin_and_refers_nowhere(app: Flask):
-    with app.test_request_context("/auth/callback/x", base_url="https://blog.example"):
+    # The request claims another host: the message still goes only to the site's own origin.
+    with app.test_request_context("/auth/callback/x", base_url="https://evil.example"):
         response = popup_result("signed-in", next_url="https://evil.example/")
     html = response.get_data(as_text=True)
     assert response.headers["Referrer-Policy"] == "no-referrer"
@@ -81,7 +82,7 @@ def test_popup_result_posts_only_to_this_origin_and_refers_nowhere(app: Flask):
     data = json.loads(re.search(r'id="sa-result">(.*?)</script>', html).group(1))  # type: ignore[union-attr]
     assert data == {
         "payload": {"type": "social-auth", "status": "signed-in"},
-        "origins": ["https://blog.example"],
+        "origins": ["http://localhost"],
         "next": "/",
     }
     assert '"*"' not in html
@@ -153,6 +154,7 @@ def test_the_host_app_can_override_the_block_template(tmp_path: Path):
         SECRET_KEY="views-tests-secret-key",
         SOCIAL_AUTH_DATABASE_URI=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         SOCIAL_AUTH_PROVIDERS={"fakebook": {}},
+        SOCIAL_AUTH_SITE_URL="http://localhost",
     )
     SocialAuth(host, providers=[Fakebook])
 

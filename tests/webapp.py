@@ -45,6 +45,8 @@ def make_app(tmp_path: Path, **config: Any) -> Flask:
         SOCIAL_AUTH_DATABASE_URI=f"sqlite:///{tmp_path / 'social_auth.sqlite3'}",
         SOCIAL_AUTH_PROVIDERS={"fakebook": {}, "letterbox": {}},
         SOCIAL_AUTH_MAILER=RecordingMailer(),
+        # Where Flask's test client says it is: links and callbacks are made from it.
+        SOCIAL_AUTH_SITE_URL="http://localhost",
     )
     app.config.update(config)
     ext = SocialAuth(app, providers=[Fakebook, Letterbox])

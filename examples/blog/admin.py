@@ -1,7 +1,9 @@
 """The site owner's side of the example blog.
 
-- An admin login (password from ``BLOG_ADMIN_PASSWORD``; in debug a random one is printed),
-  kept in the blog's own Flask session.
+- An admin login (password from ``BLOG_ADMIN_PASSWORD``; in debug a random one is printed).
+  Flask's session is a cookie the browser holds, so it carries only a value made from the
+  owner's session key, which lives in the blog's database (``OwnerSession``) and is checked on
+  every owner request; logging out replaces it, so a copy of the cookie is refused everywhere.
 - The hooks Flask-Social-Auth's admin calls: ``is_site_owner`` (``SOCIAL_AUTH_ADMIN_CHECK``),
   ``owner_name`` (``SOCIAL_AUTH_ADMIN_ACTOR``), ``count_comments``
   (``SOCIAL_AUTH_COMMENT_COUNT``) and ``export_comments`` (``SOCIAL_AUTH_EXPORT_HOOK``).
@@ -12,14 +14,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
+from datetime import UTC, datetime
 from typing import Any
 
 import click
 from flask import Flask, current_app, redirect, render_template, request, session, url_for
 from flask.wrappers import Response
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -35,8 +40,9 @@ from social_auth import (
 from social_auth.session import check_csrf
 from social_auth.views import safe_next
 
-from .models import APPROVED, PENDING, Comment
+from .models import APPROVED, PENDING, Comment, OwnerSession
 
+#: The Flask session's entry for the owner: ``_session_value`` of ``OwnerSession.key``.
 SESSION_KEY = "blog_admin"
 #: Password attempts allowed per client address per 15 minutes.
 LOGIN_LIMIT, LOGIN_WINDOW = 10, 15 * 60
@@ -51,8 +57,50 @@ class LoginRefused(SocialAuthError):
 
 
 def is_site_owner() -> bool:
-    """``SOCIAL_AUTH_ADMIN_CHECK``: this browser logged in with the admin password."""
-    return session.get(SESSION_KEY) is True
+    """``SOCIAL_AUTH_ADMIN_CHECK``: this browser logged in with the admin password, and since
+    then the owner has not logged out (in any browser) nor has the password changed."""
+    held = session.get(SESSION_KEY)
+    if not isinstance(held, str) or not held:
+        return False  # no database read for a visitor who never logged in
+    key = _owner_key(_sessions())
+    return key is not None and hmac.compare_digest(held, _session_value(key))
+
+
+def _session_value(key: str) -> str:
+    # Bound to the password too: a new BLOG_ADMIN_PASSWORD ends every owner session made
+    # with the old one. Without the key (in the database) it tells nothing of the password.
+    password = current_app.config.get("BLOG_ADMIN_PASSWORD") or ""
+    return hmac.new(key.encode(), password.encode(), hashlib.sha256).hexdigest()
+
+
+def _owner_key(sessions: sessionmaker[Session]) -> str | None:
+    with sessions() as s:
+        return s.scalar(select(OwnerSession.key).where(OwnerSession.id == 1))
+
+
+def _login_key(sessions: sessionmaker[Session]) -> str:
+    """The key a new owner login carries: the current one, so the owner's other browsers stay
+    logged in; made at the very first login."""
+    key = _owner_key(sessions)
+    if key is None:
+        try:
+            with sessions() as s, s.begin():
+                s.add(OwnerSession(id=1, key=secrets.token_urlsafe(32)))
+        except IntegrityError:
+            pass  # another worker made it at the same moment: theirs it is
+        key = _owner_key(sessions)
+        assert key is not None
+    return key
+
+
+def end_owner_sessions(sessions: sessionmaker[Session]) -> None:
+    """A new owner key: every cookie that holds the old one stops being the owner's."""
+    with sessions() as s, s.begin():
+        s.execute(
+            update(OwnerSession).where(OwnerSession.id == 1).values(
+                key=secrets.token_urlsafe(32), changed_at=datetime.now(UTC)
+            )
+        )
 
 
 def owner_name() -> str:
@@ -181,12 +229,14 @@ def register_admin(app: Flask, sessions: sessionmaker[Session]) -> None:
                                    error="That is not the admin password.")
             return page, 403
         session.clear()  # nothing from before the login carries over
-        session[SESSION_KEY] = True
+        session[SESSION_KEY] = _session_value(_login_key(sessions))
         return redirect(next_url, 303)
 
     @app.post("/admin/logout")
     def admin_logout() -> BaseResponse:
         check_csrf()
+        if is_site_owner():  # only the owner can end the owner's sessions, not any visitor
+            end_owner_sessions(sessions)
         session.pop(SESSION_KEY, None)
         return redirect(url_for("index"), 303)
 

@@ -1,4 +1,5 @@
-"""The blog's own comment table, keyed by the commenter's public id from Flask-Social-Auth."""
+"""The blog's own tables: comments, keyed by the commenter's public id from Flask-Social-Auth,
+and the site owner's session key."""
 
 from __future__ import annotations
 
@@ -33,5 +34,22 @@ class Comment(Base):
     body: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default=PENDING)
     created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=lambda: datetime.now(UTC)
+    )
+
+
+class OwnerSession(Base):
+    """The site owner's current session key, one row. An owner login puts a value made from
+    it into the Flask session, and every owner request checks that value; logging out replaces
+    the key, so each copy of an owner cookie (another browser's, a stolen one) stops being the
+    owner's at once, in every worker. The idea of the commenter's ``session_version``; random
+    rather than a count, so a blog database made anew never brings an old cookie back."""
+
+    __tablename__ = "blog_owner_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1: the one owner
+    key: Mapped[str] = mapped_column(String(64))
+    #: When the key was made or last replaced (the owner's last logout).
+    changed_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=lambda: datetime.now(UTC)
     )

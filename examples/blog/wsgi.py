@@ -8,6 +8,10 @@ Environment (all optional but the secret):
 
 ``BLOG_SECRET_KEY``
     signs cookies and links; required (``BLOG_SECRET_KEY_FALLBACKS``: comma-separated old keys).
+``BLOG_SITE_URL``
+    the site's public address, e.g. ``https://blog.example``; required. Mailed sign-in links,
+    OAuth callbacks and the popup's message origin are made from it, never from the request's
+    ``Host`` or ``X-Forwarded-Host`` (which a visitor can forge, even behind ``ProxyFix``).
 ``BLOG_DATABASE_URL``
     SQLAlchemy URL for the identity store and the comments
     (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``).
@@ -18,9 +22,13 @@ Environment (all optional but the secret):
 ``BLOG_DEV_PROVIDER``
     ``1`` offers the local dev provider (never on a public site).
 ``BLOG_PROXIES``
-    how many reverse proxies stand in front (nginx: 1); their ``X-Forwarded-For`` and
-    ``X-Forwarded-Proto`` are then believed, through Werkzeug's ``ProxyFix``. Leave it unset
-    without a proxy: anyone could otherwise claim any client address and dodge rate limits.
+    how many reverse proxies stand in front (nginx: 1); their ``X-Forwarded-For``,
+    ``X-Forwarded-Proto`` and ``X-Forwarded-Host`` are then believed, through Werkzeug's
+    ``ProxyFix``. Leave it unset without a proxy: anyone could otherwise claim any client
+    address and dodge rate limits. Nothing security-relevant reads the forwarded host: every
+    absolute URL comes from ``BLOG_SITE_URL``.
+``BLOG_SMTP_HOST``, ``BLOG_SMTP_PORT``, ``BLOG_MAIL_SENDER``
+    send magic links through that SMTP server (default: printed to the console).
 ``BLOG_SERVED_BY``
     ``1`` adds an ``X-Served-By: <pid>`` header (the load test uses it to see which worker
     answered; it reveals nothing else, but leave it off in production).
@@ -48,14 +56,19 @@ def app_from_environment(environ: dict[str, str] | None = None) -> Flask:
     config: dict[str, Any] = {
         "SECRET_KEY": env["BLOG_SECRET_KEY"],
         "SECRET_KEY_FALLBACKS": fallbacks,
+        "SOCIAL_AUTH_SITE_URL": env.get("BLOG_SITE_URL") or None,
         "SOCIAL_AUTH_DATABASE_URI": database,
         "SOCIAL_AUTH_DATABASE_ENGINE_OPTIONS": {"pool_size": 10, "pool_pre_ping": True},
         "BLOG_DATABASE_URI": database,
         "SOCIAL_AUTH_REDIS_URL": env.get("BLOG_REDIS_URL", "redis://127.0.0.1:6379/0") or None,
         "SOCIAL_AUTH_PROVIDERS": json.loads(env.get("BLOG_PROVIDERS") or "{}"),
         "SOCIAL_AUTH_DEV_PROVIDER": env.get("BLOG_DEV_PROVIDER") == "1",
-        "SOCIAL_AUTH_MAILER": "console",
+        "SOCIAL_AUTH_MAILER": "smtp" if env.get("BLOG_SMTP_HOST") else "console",
     }
+    if env.get("BLOG_SMTP_HOST"):
+        config["SOCIAL_AUTH_MAIL_SERVER"] = env["BLOG_SMTP_HOST"]
+        config["SOCIAL_AUTH_MAIL_PORT"] = int(env.get("BLOG_SMTP_PORT") or 25)
+        config["SOCIAL_AUTH_MAIL_SENDER"] = env.get("BLOG_MAIL_SENDER") or "blog@localhost"
     app = create_app(config)
     proxies = int(env.get("BLOG_PROXIES") or 0)
     if proxies:

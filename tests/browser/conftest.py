@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from examples.blog import create_app
 from providers.dev import Dev
+from tests.providers.servers import serve_site
 from tests.webapp import Fakebook, Letterbox, RecordingMailer
 
 CHROMIUM = os.environ.get("SOCIAL_AUTH_CHROMIUM", "/usr/bin/chromium")
@@ -41,27 +40,25 @@ def dev_sign_in(page: Any, subject: str, name: str, email: str = "") -> None:
 @pytest.fixture(scope="session")
 def blog_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, str]]:
     folder = tmp_path_factory.mktemp("blog")
-    app = create_app(
-        {
-            "SECRET_KEY": "browser-tests-secret-key",
-            "SOCIAL_AUTH_DATABASE_URI": f"sqlite:///{folder / 'auth.sqlite3'}",
-            "BLOG_DATABASE_URI": f"sqlite:///{folder / 'blog.sqlite3'}",
-            "BLOG_PROVIDER_ADAPTERS": [Fakebook, Letterbox, Dev],
-            "SOCIAL_AUTH_PROVIDERS": {"fakebook": {}, "letterbox": {}},
-            # Sign-ins go through the real /auth/login and /auth/callback routes and the dev
-            # provider's pages, served by this same threaded server.
-            "SOCIAL_AUTH_DEV_PROVIDER": True,
-            "SOCIAL_AUTH_MAILER": RecordingMailer(),
-        }
-    )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield app, f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(5)
+
+    def build(address: str) -> Flask:
+        return create_app(
+            {
+                "SECRET_KEY": "browser-tests-secret-key",
+                "SOCIAL_AUTH_DATABASE_URI": f"sqlite:///{folder / 'auth.sqlite3'}",
+                "BLOG_DATABASE_URI": f"sqlite:///{folder / 'blog.sqlite3'}",
+                "BLOG_PROVIDER_ADAPTERS": [Fakebook, Letterbox, Dev],
+                "SOCIAL_AUTH_PROVIDERS": {"fakebook": {}, "letterbox": {}},
+                # Sign-ins go through the real /auth/login and /auth/callback routes and the dev
+                # provider's pages, served by this same threaded server.
+                "SOCIAL_AUTH_DEV_PROVIDER": True,
+                "SOCIAL_AUTH_MAILER": RecordingMailer(),
+                "SOCIAL_AUTH_SITE_URL": address,
+            }
+        )
+
+    with serve_site(build) as served:
+        yield served
 
 
 # ``browser``: one Chromium for the whole session, in tests/conftest.py (the security tests

@@ -169,7 +169,7 @@ def postgres_schema() -> Iterator[str]:
         admin.dispose()
 
 
-def blog_environment(database_url: str, issuer_url: str) -> dict[str, str]:
+def blog_environment(database_url: str, issuer_url: str, site_url: str) -> dict[str, str]:
     import json
 
     providers = {
@@ -187,6 +187,7 @@ def blog_environment(database_url: str, issuer_url: str) -> dict[str, str]:
         "BLOG_REDIS_URL": REDIS_URL,
         "BLOG_PROVIDERS": json.dumps(providers),
         "BLOG_SERVED_BY": "1",
+        "BLOG_SITE_URL": site_url,
         # As behind one reverse proxy: each client brings its own address (sign-in starts are
         # rate limited per client address, and the whole test runs from 127.0.0.1).
         "BLOG_PROXIES": "1",
@@ -351,7 +352,7 @@ def run(scenario: Scenario) -> Result:
         postgres_schema() as database_url,
         issuer(f"http://127.0.0.1:{port}/auth/callback/corp") as issuer_url,
     ):
-        env = blog_environment(database_url, issuer_url)
+        env = blog_environment(database_url, issuer_url, f"http://127.0.0.1:{port}")
         migrate(env)
         with gunicorn(env, port, scenario) as base:
             accounts = [racer] * scenario.racers + [

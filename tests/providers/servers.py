@@ -50,6 +50,32 @@ def serve(app: Any, ssl_context: ssl.SSLContext | None = None) -> Iterator[str]:
         thread.join()
 
 
+class _SetLater:
+    """A WSGI app given to the server before the real one exists (``serve_site``)."""
+
+    app: Any = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        return self.app(environ, start_response)
+
+
+@contextmanager
+def serve_site(build: Callable[[str], Flask], host: str = "127.0.0.1") -> Iterator[tuple[Any, str]]:
+    """Serve the app ``build(address)`` makes on an ephemeral port: the app knows its own
+    address (``SOCIAL_AUTH_SITE_URL``) before it answers anything. Yields (app, address)."""
+    later = _SetLater()
+    server = make_server(host, 0, later, threaded=True)
+    address = f"http://{host}:{server.server_port}"
+    later.app = build(address)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield later.app, address
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
 def consent(authorization_url: str) -> dict[str, str]:
     """What a browser does: follow the authorization URL; the provider redirects to the callback.
     Returns the callback's query parameters."""

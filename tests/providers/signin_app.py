@@ -44,6 +44,7 @@ def signin_app(
         SOCIAL_AUTH_PROVIDERS=providers,
         SOCIAL_AUTH_MAILER=RecordingMailer(),
         SOCIAL_AUTH_DEV_PROVIDER=False,
+        SOCIAL_AUTH_SITE_URL=BASE,
     )
     app.config.update(config)
     ext = SocialAuth(app, providers=ALL_ADAPTERS)

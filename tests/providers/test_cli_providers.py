@@ -57,10 +57,19 @@ def test_providers_uses_server_name_and_the_url_prefix(tmp_path: Path):
     assert "(deprecated)" in result.output.splitlines()[2]
 
 
-def test_without_an_address_it_prints_paths_and_says_how_to_get_urls(tmp_path: Path):
-    result = run(signin_app(tmp_path, PROVIDERS))
+def test_the_callbacks_come_from_the_site_address_with_its_path(tmp_path: Path):
+    app = signin_app(tmp_path, PROVIDERS, SOCIAL_AUTH_SITE_URL="https://example.org/blog/")
+    result = run(app)
+    assert result.exit_code == 0, result.output
+    assert "https://example.org/blog/auth/callback/corp" in result.output
+
+
+def test_a_debug_app_without_an_address_prints_paths_and_says_how_to_get_urls(tmp_path: Path):
+    app = signin_app(tmp_path, PROVIDERS, SOCIAL_AUTH_SITE_URL=None, DEBUG=True)
+    app.debug = True
+    result = run(app)
     assert result.exit_code == 0
-    assert "/auth/callback/corp" in result.output and "--base-url" in result.output
+    assert "/auth/callback/corp" in result.output and "SOCIAL_AUTH_SITE_URL" in result.output
 
 
 def test_a_bad_base_url_is_a_clear_error(tmp_path: Path):

@@ -19,6 +19,7 @@ def app_with(tmp_path, providers, **config) -> Flask:
         SECRET_KEY="registry-tests-secret-key",
         SOCIAL_AUTH_DATABASE_URI=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         SOCIAL_AUTH_PROVIDERS=providers,
+        SOCIAL_AUTH_SITE_URL="http://localhost",
         **config,
     )
     return app

@@ -36,7 +36,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
 def test_any_callback_is_answered_without_a_server_error(app, query, cookie, provider):
     client = client_for(app)
     if cookie:
-        client.set_cookie("__Secure-social_auth_flow", cookie, domain="blog.example")
+        client.set_cookie("__Host-social_auth_flow", cookie, domain="blog.example")
     for method in (client.get, client.post):
         response = method(f"/auth/callback/{provider}", query_string=query, base_url=BASE)
         assert response.status_code in ANSWERS
@@ -81,7 +81,7 @@ def test_any_merge_proof_or_connection_id_is_answered_without_a_server_error(
     client = client_for(app)
     sign_in_as(client, make_commenter(app, provider="github"))
     if cookie:
-        client.set_cookie("__Secure-social_auth_merge", cookie, domain="blog.example")
+        client.set_cookie("__Host-social_auth_merge", cookie, domain="blog.example")
     token = {"csrf_token": csrf(client)}
     for method, url in (
         (client.get, "/auth/merge"),

@@ -14,7 +14,7 @@ from social_auth import get_state
 from social_auth.testing import make_commenter
 
 from .conftest import make_fake, make_provider
-from .servers import FakeProvider, consent, serve
+from .servers import FakeProvider, consent, serve, serve_site
 from .signin_app import (
     BASE,
     POST,
@@ -81,8 +81,12 @@ def test_a_full_twitter_oauth1_sign_in_through_the_app(tmp_path: Path):
 def test_the_dev_provider_signs_in_through_its_own_pages_in_a_real_server(tmp_path: Path):
     import requests
 
-    app = signin_app(tmp_path, {}, SOCIAL_AUTH_DEV_PROVIDER=True)
-    with serve(app) as site, requests.Session() as browser:
+    served = serve_site(
+        lambda address: signin_app(
+            tmp_path, {}, SOCIAL_AUTH_DEV_PROVIDER=True, SOCIAL_AUTH_SITE_URL=address
+        )
+    )
+    with served as (_app, site), requests.Session() as browser:
         token = browser.get(f"{site}/auth/me", timeout=5).json()["csrf_token"]
         started = browser.post(
             f"{site}/auth/login/dev?next={POST}",
@@ -163,14 +167,12 @@ def test_a_popup_sign_in_answers_with_the_popup_page_and_signs_in(tmp_path, gith
 # -- the flow cookie and headers --------------------------------------------------------------
 
 
-def test_the_flow_cookie_is_httponly_lax_secure_on_https_and_scoped_to_the_prefix(
-    tmp_path, github
-):
+def test_the_flow_cookie_is_httponly_lax_and_host_prefixed_on_https(tmp_path, github):
     client = client_for(app_with(tmp_path, github))
     started = start(client, "github")
-    cookie = set_cookies(started)["__Secure-social_auth_flow"]["__Secure-social_auth_flow"]
-    assert cookie["httponly"] and cookie["secure"]
-    assert cookie["samesite"] == "Lax" and cookie["path"] == "/auth"
+    cookie = set_cookies(started)["__Host-social_auth_flow"]["__Host-social_auth_flow"]
+    assert cookie["httponly"] and cookie["secure"] and not cookie["domain"]
+    assert cookie["samesite"] == "Lax" and cookie["path"] == "/"
     assert cookie["max-age"] == "600"
     assert started.headers["Referrer-Policy"] == "no-referrer"
 
@@ -186,12 +188,10 @@ def test_the_callback_refers_nowhere_and_always_deletes_the_flow_cookie(tmp_path
     client = client_for(app_with(tmp_path, github))
     for params in ({"state": "forged", "code": "x"}, None):
         started = start(client, "github")
-        answer = callback(
-            client, "github", params or consent(started.headers["Location"])
-        )
+        answer = callback(client, "github", params or consent(started.headers["Location"]))
         assert answer.headers["Referrer-Policy"] == "no-referrer"
-        deleted = set_cookies(answer)["__Secure-social_auth_flow"]["__Secure-social_auth_flow"]
-        assert deleted.value == "" and deleted["path"] == "/auth"
+        deleted = set_cookies(answer)["__Host-social_auth_flow"]["__Host-social_auth_flow"]
+        assert deleted.value == "" and deleted["path"] == "/"
 
 
 # -- unhappy paths: nothing written, the draft intact -----------------------------------------
@@ -269,7 +269,7 @@ def test_a_provider_down_at_start_gives_a_502_page_with_the_draft(tmp_path):
     client = client_for(app)
     answer = start(client, "google")
     assert answer.status_code == 502 and "Google" in answer.get_data(as_text=True)
-    assert "__Secure-social_auth_flow" not in set_cookies(answer)
+    assert "__Host-social_auth_flow" not in set_cookies(answer)
     assert page_draft(client) == DRAFT
     popup = start(client, "google", popup=True)
     assert popup.status_code == 502 and '"status": "error"' in popup.get_data(as_text=True)
@@ -297,9 +297,7 @@ def test_a_draft_too_long_to_carry_is_shown_back_not_lost(tmp_path, github):
     assert draft in answer.get_data(as_text=True)
 
 
-def test_a_posted_login_needs_the_forms_csrf_token_and_shows_the_draft_if_stale(
-    tmp_path, github
-):
+def test_a_posted_login_needs_the_forms_csrf_token_and_shows_the_draft_if_stale(tmp_path, github):
     client = client_for(app_with(tmp_path, github))
     answer = client.post(
         f"/auth/login/github?next={POST}",
@@ -357,8 +355,25 @@ def test_a_callback_without_the_flow_cookie_is_refused(tmp_path, github):
     client = client_for(app)
     started = start(client, "github")
     params = consent(started.headers["Location"])
-    client.delete_cookie("__Secure-social_auth_flow", domain="blog.example", path="/auth")
+    client.delete_cookie("__Host-social_auth_flow", domain="blog.example")
     answer = callback(client, "github", params)
+    assert answer.status_code == 400 and "not started here" in answer.get_data(as_text=True)
+    assert_nothing_written(app, answer)
+
+
+def test_a_flow_cookie_a_sibling_subdomain_could_plant_is_ignored(tmp_path, github):
+    """``evil.blog.example`` can set ``__Secure-`` cookies with ``Domain=blog.example`` (and
+    path /auth), never ``__Host-`` ones: the callback reads only the ``__Host-`` name."""
+    app = app_with(tmp_path, github)
+    client = client_for(app)
+    started = start(client, "github")
+    planted = client.get_cookie("__Host-social_auth_flow", domain="blog.example")
+    assert planted is not None
+    client.delete_cookie("__Host-social_auth_flow", domain="blog.example")
+    client.set_cookie(
+        "__Secure-social_auth_flow", planted.value, domain=".blog.example", path="/auth"
+    )
+    answer = callback(client, "github", consent(started.headers["Location"]))
     assert answer.status_code == 400 and "not started here" in answer.get_data(as_text=True)
     assert_nothing_written(app, answer)
 
@@ -380,17 +395,13 @@ def test_a_replayed_callback_is_refused_at_another_worker(tmp_path, github):
     other_worker = app_with(tmp_path, github)
     client = client_for(app)
     started = start(client, "github")
-    flow_cookie = client.get_cookie(
-        "__Secure-social_auth_flow", domain="blog.example", path="/auth"
-    )
+    flow_cookie = client.get_cookie("__Host-social_auth_flow", domain="blog.example")
     assert flow_cookie is not None
     params = consent(started.headers["Location"])
     assert sets_session(callback(client, "github", params))
 
     attacker = client_for(other_worker)
-    attacker.set_cookie(
-        "__Secure-social_auth_flow", flow_cookie.value, domain="blog.example", path="/auth"
-    )
+    attacker.set_cookie("__Host-social_auth_flow", flow_cookie.value, domain="blog.example")
     replay = callback(attacker, "github", params)
     assert replay.status_code == 400 and "already used" in replay.get_data(as_text=True)
     assert not sets_session(replay)

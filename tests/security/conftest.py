@@ -49,6 +49,7 @@ def make_blog(tmp_path: Path, **config: Any) -> Flask:
             "BLOG_PROVIDER_ADAPTERS": [Fakebook, Letterbox],
             "SOCIAL_AUTH_PROVIDERS": {"fakebook": {}, "letterbox": {}},
             "SOCIAL_AUTH_MAILER": RecordingMailer(),
+            "SOCIAL_AUTH_SITE_URL": "http://localhost",
             **config,
         }
     )

@@ -78,6 +78,9 @@ FORM = {
     "email": "mallory@example.com",
     "website": "evil.example",
     "comment": "forged",
+    # What the attacker wants in the victim's comment box (a JS-off sign-in form carries it).
+    "draft": "Visit evil.example for free money",
+    "social_auth_draft_field": "comment",
     "next": "/",
     "confirm": "yes",
     "commenter": "x",
@@ -108,6 +111,8 @@ def test_every_post_route_refuses_a_forged_request_and_changes_nothing(
             headers = {"Origin": "https://evil.example", "Referer": "https://evil.example/x"}
         response = client.post(url, data=FORM, headers=headers)
         assert response.status_code == 403, (endpoint, response.status_code)
+        # Not even a cookie: a forged form must not plant a draft, a flow or a notice.
+        assert "Set-Cookie" not in response.headers, (endpoint, response.headers)
         assert snapshot(blog) == before, endpoint
         assert client.get("/auth/me").json["commenter"]["id"] == victim.public_id, endpoint  # type: ignore[index]
         checked.append(endpoint)

@@ -16,6 +16,7 @@ from werkzeug.serving import make_server
 
 from social_auth import Provider
 from social_auth.views import popup_result
+from tests.providers.servers import serve_site
 from tests.webapp import Fakebook
 
 from .conftest import make_blog
@@ -48,30 +49,36 @@ def serve(app: Flask, host: str) -> tuple[Any, str]:
 
 @pytest.fixture(scope="module")
 def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    blog = make_blog(
-        tmp_path_factory.mktemp("popup"),
-        BLOG_PROVIDER_ADAPTERS=[Fakebook, Holdbox],
-        SOCIAL_AUTH_PROVIDERS={"fakebook": {}, "holdbox": {}},
-    )
+    folder = tmp_path_factory.mktemp("popup")
 
-    @blog.get("/hold")
-    def hold() -> str:
-        return "<!doctype html><title>Holdbox consent</title><p>Waiting for you to decide…</p>"
+    def build(address: str) -> Flask:
+        blog = make_blog(
+            folder,
+            SOCIAL_AUTH_SITE_URL=address,
+            BLOG_PROVIDER_ADAPTERS=[Fakebook, Holdbox],
+            SOCIAL_AUTH_PROVIDERS={"fakebook": {}, "holdbox": {}},
+        )
 
-    @blog.get("/test/popup-done")
-    def popup_done() -> Any:
-        # What a callback ends with, for a URL that carried a code and a token.
-        return popup_result("signed-in", next_url="/")
+        @blog.get("/hold")
+        def hold() -> str:
+            return "<!doctype html><title>Holdbox consent</title><p>Waiting for you to decide…</p>"
 
-    @blog.get("/test/opener")
-    def opener() -> str:
-        return OPENER_PAGE
+        @blog.get("/test/popup-done")
+        def popup_done() -> Any:
+            # What a callback ends with, for a URL that carried a code and a token.
+            return popup_result("signed-in", next_url="/")
 
-    if not any(r.rule == "/auth/login/<provider>" for r in blog.url_map.iter_rules()):
-        # Before the login route exists: the same hop to the consent page.
-        @blog.get("/auth/login/<provider>")
-        def login(provider: str) -> Any:
-            return redirect("/hold?" + request.query_string.decode())
+        @blog.get("/test/opener")
+        def opener() -> str:
+            return OPENER_PAGE
+
+        if not any(r.rule == "/auth/login/<provider>" for r in blog.url_map.iter_rules()):
+            # Before the login route exists: the same hop to the consent page.
+            @blog.get("/auth/login/<provider>")
+            def login(provider: str) -> Any:
+                return redirect("/hold?" + request.query_string.decode())
+
+        return blog
 
     hostile = Flask("hostile")
 
@@ -79,12 +86,11 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]
     def hostile_page() -> str:
         return OPENER_PAGE
 
-    blog_server, blog_url = serve(blog, "127.0.0.1")
     hostile_server, hostile_url = serve(hostile, "127.0.0.2")
     try:
-        yield blog_url, hostile_url
+        with serve_site(build) as (_blog, blog_url):
+            yield blog_url, hostile_url
     finally:
-        blog_server.shutdown()
         hostile_server.shutdown()
 
 

@@ -18,11 +18,10 @@ import pytest
 import requests
 from flask import Flask
 from sqlalchemy import text
-from werkzeug.serving import make_server
 
 from tests.conftest import POSTGRES_URL, postgres_schema
 from tests.providers.conftest import make_fake, oauth2_endpoints
-from tests.providers.servers import FakeProvider
+from tests.providers.servers import FakeProvider, serve_site
 from tests.providers.signin_app import (
     BASE,
     POST,
@@ -90,7 +89,7 @@ def test_route_replayed_callback_is_refused_and_signs_in_no_one_again(app, githu
     assert callback(client, "github", params).status_code in (302, 303)
     replayer = client_for(app)
     name, _, rest = flow_cookie[0].partition("=")
-    replayer.set_cookie(name, rest.split(";", 1)[0], domain="blog.example", path="/auth")
+    replayer.set_cookie(name, rest.split(";", 1)[0], domain="blog.example")
     response = callback(replayer, "github", params)
     assert response.status_code == 400 and not sets_session(response)
     assert counts(app) == (1, 1) and token_calls(github) == 1
@@ -193,11 +192,12 @@ def test_route_discovery_down_fails_that_provider_and_not_the_others(tmp_path: P
 
 
 def test_route_the_same_callback_twice_at_once_signs_in_once(tmp_path: Path, github):
-    app = signin_app(tmp_path, {"github": oauth2_endpoints(github.base_url)})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    try:
+    site = serve_site(
+        lambda address: signin_app(
+            tmp_path, {"github": oauth2_endpoints(github.base_url)}, SOCIAL_AUTH_SITE_URL=address
+        )
+    )
+    with site as (app, base):
         browser = requests.Session()
         started = browser.get(f"{base}/auth/login/github?next={POST}", allow_redirects=False)
         answer = requests.get(started.headers["Location"], allow_redirects=False, timeout=5)
@@ -219,8 +219,6 @@ def test_route_the_same_callback_twice_at_once_signs_in_once(tmp_path: Path, git
             t.start()
         for t in threads:
             t.join(20)
-    finally:
-        server.shutdown()
     assert sorted(statuses) == [(302, True), (400, False)]
     assert counts(app) == (1, 1) and token_calls(github) == 1
 
