@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
+from unicodedata import category
 
 import click
 from flask import current_app
@@ -23,9 +24,25 @@ from .views import export_data
 social_auth_cli = AppGroup("social-auth", help="Manage Flask-Social-Auth's store and commenters.")
 
 
-def emit(data: Any, as_json: bool, text: str) -> None:
-    """Print ``data`` as JSON for scripts, or ``text`` for people."""
-    click.echo(json.dumps(data, indent=2, sort_keys=True) if as_json else text)
+#: What a terminal could act on or a reader misread: controls (ESC starts colour, cursor and
+#: title sequences; CR and LF start a forged row), format characters (bidi overrides reorder
+#: what follows), private use, surrogates, unassigned code points, Unicode line separators.
+_UNPRINTABLE = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
+
+
+def printable(*lines: str) -> str:
+    """``lines`` joined by newlines, each such character in them shown as its escape (``\\x1b``,
+    ``\\u202e``). Every line for people passes through here: a value is inert, in its row."""
+    return "\n".join(
+        "".join(ascii(ch)[1:-1] if category(ch) in _UNPRINTABLE else ch for ch in line)
+        for line in lines
+    )
+
+
+def emit(data: Any, as_json: bool, *lines: str) -> None:
+    """Print ``data`` as JSON for scripts (``json`` escapes every control and non-ASCII
+    character), or ``lines`` for people, each ``printable``."""
+    click.echo(json.dumps(data, indent=2, sort_keys=True) if as_json else printable(*lines))
 
 
 @social_auth_cli.group("db")
@@ -88,7 +105,7 @@ def providers_command(base_url: str | None, as_json: bool) -> None:
             "Callback URLs are paths: set SOCIAL_AUTH_SITE_URL (or pass --base-url "
             "https://your.site) for the full address to register."
         )
-    emit({"providers": rows, "absolute": bool(base)}, as_json, "\n".join(lines))
+    emit({"providers": rows, "absolute": bool(base)}, as_json, *lines)
 
 
 # -- commenters ---------------------------------------------------------------------------
@@ -115,6 +132,9 @@ class CommandFailed(click.ClickException):
             click.echo(json.dumps({"error": {"code": self.code, "message": self.message}}))
         else:
             super().show(file)
+
+    def format_message(self) -> str:
+        return printable(self.message)
 
 
 @contextmanager
@@ -230,7 +250,7 @@ def commenters_list(query: str, page: int, per_page: int, as_json: bool) -> None
     }
     lines = [_summary(c) for c in found.items] or ["No commenters found."]
     lines.append(f"-- page {found.page} of {found.pages}, {found.total} commenter(s)")
-    emit(data, as_json, "\n".join(lines))
+    emit(data, as_json, *lines)
 
 
 @commenters_group.command("show")
@@ -281,7 +301,7 @@ def commenters_show(public_id: str, as_json: bool) -> None:
         f"    {_iso(e.created_at)}  {e.actor}  {e.action}  {json.dumps(e.details, sort_keys=True)}"
         for e in details.audit_events
     ] or ["    (empty)"]
-    emit(data, as_json, "\n".join(lines))
+    emit(data, as_json, *lines)
 
 
 @social_auth_cli.command("link")
@@ -327,11 +347,11 @@ def unlink_command(public_id: str, provider: str, subject: str | None, as_json: 
     emit(data, as_json, f"Unlinked {identity.provider}:{identity.subject} from {public_id}.")
 
 
-def _confirm(question: str, yes: bool, as_json: bool) -> None:
+def _confirm(question: Sequence[str], yes: bool, as_json: bool) -> None:
     """Ask on stderr (stdout stays clean for ``--json``); refusing exits with status 1."""
     if yes:
         return
-    if not click.confirm(question, default=False, err=True):
+    if not click.confirm(printable(*question), default=False, err=True):
         raise CommandFailed("Nothing changed.", code="aborted", as_json=as_json)
 
 
@@ -350,10 +370,11 @@ def merge_command(source: str, target: str, yes: bool, as_json: bool) -> None:
         src, dst = preview.source, preview.target
         moving = ", ".join(f"{i.provider}:{i.subject}" for i in preview.identities) or "nothing"
         filled = ", ".join(preview.filled) or "nothing"
-        question = (
-            f"Merge {_summary(src)}\n into {_summary(dst)}?\n"
-            f"Identities moving: {moving}. Target fields filled in: {filled}."
-        )
+        question = [
+            f"Merge {_summary(src)}",
+            f" into {_summary(dst)}?",
+            f"Identities moving: {moving}. Target fields filled in: {filled}.",
+        ]
         _confirm(question, yes, as_json)
         merged = store.merge(src, dst, actor=CLI_ACTOR)
     data = {"merged": True, "source": src.public_id, "target": _commenter_json(merged)}
@@ -409,7 +430,7 @@ def erase_command(public_id: str, yes: bool, as_json: bool) -> None:
     store = _store()
     with _explained(as_json):
         commenter = store.require(public_id)
-        _confirm(f"Erase {_summary(commenter)}? This cannot be undone.", yes, as_json)
+        _confirm([f"Erase {_summary(commenter)}? This cannot be undone."], yes, as_json)
         erased = store.erase(commenter, actor=CLI_ACTOR)
     data = {"erased": True, "commenter": _commenter_json(erased)}
     emit(data, as_json, f"Erased {public_id}.")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import smtplib
 import sys
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -16,10 +15,14 @@ from email_validator import EmailNotValidError, validate_email
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from .errors import InvalidInput, SocialAuthError
+from .profile import (
+    DISPLAY_NAME_MAX,
+    EMAIL_MAX,
+    WEBSITE_MAX,
+    has_bad_character,
+    normal_text,
+)
 
-NAME_MAX = 80
-EMAIL_MAX = 254
-WEBSITE_MAX = 200
 #: How long a magic link works.
 LINK_MAX_AGE = 15 * 60
 VERIFY_SALT = "social-auth.email-verify"
@@ -46,24 +49,22 @@ class GuestDetails:
         return gravatar_url(self.email)
 
 
-def _bad_character(text: str) -> bool:
-    # Cc: control characters (NUL, CR, LF, ...); Cf: format characters, which include the
-    # bidi overrides (U+202A to E, U+2066 to 9) and the zero-width ones (U+200B to D, U+2060,
-    # U+FEFF) used to disguise a name.
-    return any(unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs") for ch in text)
-
-
 def clean_name(value: str | None) -> str:
+    """A guest's name kept as a provider's is (``profile.normal_text``), except that what a
+    ``Profile`` would remove or cut is refused here: the guest is there to fix it."""
     name = (value or "").strip()
     if not name:
         raise InvalidInput("name", "Please enter your name.")
-    if len(name) > NAME_MAX:
-        raise InvalidInput("name", f"Your name can be at most {NAME_MAX} characters long.")
-    if _bad_character(name):
+    if has_bad_character(name):
         raise InvalidInput("name", "Your name contains invisible or control characters.")
     if "<" in name or ">" in name:
         raise InvalidInput("name", "Your name cannot contain < or >.")
-    return unicodedata.normalize("NFC", name)
+    name = normal_text(name)
+    if len(name) > DISPLAY_NAME_MAX:
+        raise InvalidInput(
+            "name", f"Your name can be at most {DISPLAY_NAME_MAX} characters long."
+        )
+    return name
 
 
 def clean_email(value: str | None) -> str:
@@ -71,8 +72,8 @@ def clean_email(value: str | None) -> str:
     if not email:
         raise InvalidInput("email", "Please enter your email address.")
     if len(email) > EMAIL_MAX:
-        raise InvalidInput("email", "That email address is too long.")
-    if _bad_character(email):
+        raise InvalidInput("email", f"That email address is too long (at most {EMAIL_MAX}).")
+    if has_bad_character(email):
         raise InvalidInput("email", "That email address contains control characters.")
     try:
         result = validate_email(email, check_deliverability=False)
@@ -86,12 +87,14 @@ def clean_website(value: str | None) -> str | None:
     website = (value or "").strip()
     if not website:
         return None
-    if len(website) > WEBSITE_MAX:
-        raise InvalidInput("website", f"The website address can be at most {WEBSITE_MAX} long.")
-    if _bad_character(website) or any(ch.isspace() for ch in website):
+    if has_bad_character(website) or any(ch.isspace() for ch in website):
         raise InvalidInput("website", "The website address contains spaces or control characters.")
     if "://" not in website and ":" not in website.split("/")[0]:
         website = "https://" + website  # "example.com" means the site, as WordPress reads it
+    if len(website) > WEBSITE_MAX:
+        raise InvalidInput(
+            "website", f"The website address can be at most {WEBSITE_MAX} characters long."
+        )
     try:
         parts = urlsplit(website)
         hostname = parts.hostname

@@ -17,7 +17,6 @@ import binascii
 import ipaddress
 import json
 import os
-import re
 import secrets
 import threading
 import time
@@ -46,9 +45,12 @@ from urllib3.exceptions import TimeoutError as HTTPTimeoutError
 from urllib3.util import parse_url
 
 from .errors import ConfigError, ProviderError
+from .profile import Capabilities as Capabilities
+from .profile import EmailVerification as EmailVerification
+from .profile import Profile as Profile
+from .profile import web_url as web_url
 
 Protocol = Literal["oauth1", "oauth2", "oidc", "local"]
-EmailVerification = Literal["claim", "api_field", "never"]
 
 #: Settings every adapter accepts so sites behind proxies, and tests, can point it elsewhere.
 ENDPOINT_OVERRIDES = (
@@ -74,48 +76,12 @@ UNAVAILABLE_FOR = 60.0
 MAX_ID_TOKEN_BYTES = 64 * 1024
 #: JOSE headers remembered with their resolved key, per provider instance.
 MAX_KNOWN_HEADERS = 32
-#: Longer avatar and profile URLs from a provider are dropped.
-MAX_URL_LENGTH = 2048
 #: Connections kept open per provider host (a threaded server makes several calls at once).
 POOL_SIZE = 10
 USER_AGENT = "flask-social-auth"
 TOKEN_REQUEST_FAILED = "could not be reached or refused the token request"
 #: How a client may authenticate at the token endpoint (RFC 6749 §2.3.1; OIDC Core §9).
 TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
-
-
-@dataclass(frozen=True)
-class Profile:
-    """What the rest of the system knows of a person a provider vouched for."""
-
-    provider: str
-    subject: str
-    display_name: str
-    email: str | None = None
-    email_verified: bool = False
-    username: str | None = None
-    avatar_url: str | None = None
-    profile_url: str | None = None
-    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
-
-    def __post_init__(self) -> None:
-        if not self.subject:
-            raise ValueError("a profile needs the provider's subject")
-        if self.email_verified and not self.email:
-            raise ValueError("email_verified without an email")
-        # Pages put these in ``src`` and ``href``: a ``javascript:`` profile URL from a provider
-        # (any OIDC issuer's ``profile`` claim) would run script on the blog when clicked.
-        for name in ("avatar_url", "profile_url"):
-            object.__setattr__(self, name, web_url(getattr(self, name)))
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    """What a provider tells us about email, and whether it is on its way out."""
-
-    returns_email: bool
-    email_verified: EmailVerification
-    deprecated: bool = False
 
 
 @dataclass(frozen=True)
@@ -778,25 +744,6 @@ class Provider:
         except ValueError as exc:
             raise self.error("refused the token request or answered it unreadably") from exc
         return token
-
-
-#: Whitespace (``\s`` is ``str.isspace``), control characters, and what could end an attribute.
-_ODD_IN_URL = re.compile(r"""[\s\x00-\x1f\x7f\\<>"'`]""")
-
-
-def web_url(value: Any) -> str | None:
-    """``value`` if it is an absolute http(s) URL with a host and nothing odd in it, else None."""
-    if not isinstance(value, str) or not value or len(value) > MAX_URL_LENGTH:
-        return None
-    if _ODD_IN_URL.search(value):
-        return None
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    return value
 
 
 #: What a JSON number is once parsed.

@@ -44,7 +44,7 @@ BAD_INPUT = [
     ("name", "evil\u202eexe.txt", "invisible or control"),
     ("name", "nul\x00byte", "invisible or control"),
     ("name", "zero\u200bwidth", "invisible or control"),
-    ("name", "x" * 10_000, "at most 80"),
+    ("name", "x" * 10_000, "at most 200"),
     ("email", "not-an-email", "not valid"),
     ("email", "ann@example.com\r\nBcc: victim@example.com", "control characters"),
     ("email", "a" * 10_000 + "@example.com", "too long"),

@@ -43,9 +43,21 @@ def test_only_the_flask_layer_imports_flask(path: Path):
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "providers").glob("*.py")), ids=lambda p: p.name)
-def test_adapters_import_only_the_provider_base_and_errors(path: Path):
+def test_adapters_import_only_the_provider_base_profile_and_errors(path: Path):
     ours = {m for m in imported_modules(path) if m.split(".")[0] == "social_auth"}
-    assert ours <= {"social_auth.provider", "social_auth.errors"}
+    assert ours <= {"social_auth.provider", "social_auth.profile", "social_auth.errors"}
+
+
+def test_the_profile_module_imports_only_the_standard_library_and_errors():
+    path = ROOT / "social_auth" / "profile.py"
+    imported = {m.split(".")[0] for m in imported_modules(path)} - {"__future__"}
+    assert imported <= set(sys.stdlib_module_names)
+    relative = {
+        node.module
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom) and node.level
+    }
+    assert relative <= {"errors"}
 
 
 def test_importing_social_auth_loads_no_adapter():

@@ -23,6 +23,11 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+# Lengths of the columns that keep what a provider or a guest sends come from the field rules
+# (one home: ``profile``); changing one there changes a column here, which the migration test
+# notices. Email columns stay wider (320) than ``EMAIL_MAX`` (254).
+from ..profile import DISPLAY_NAME_MAX, SUBJECT_MAX, URL_MAX, USERNAME_MAX, WEBSITE_MAX
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -75,13 +80,13 @@ class Commenter(Base):
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
-    display_name: Mapped[str] = mapped_column(String(200), default="")
+    display_name: Mapped[str] = mapped_column(String(DISPLAY_NAME_MAX), default="")
     email: Mapped[str | None] = mapped_column(String(320))
     #: ``email`` in the form compared for linking decisions (see ``normalise_email``).
     email_key: Mapped[str | None] = mapped_column(String(320), index=True)
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    website: Mapped[str | None] = mapped_column(String(500))
-    avatar_url: Mapped[str | None] = mapped_column(String(1000))
+    website: Mapped[str | None] = mapped_column(String(WEBSITE_MAX))
+    avatar_url: Mapped[str | None] = mapped_column(String(URL_MAX))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -151,13 +156,13 @@ class Identity(Base):
     )
     provider: Mapped[str] = mapped_column(String(64))
     #: Compared exactly as issued; a collation-independent binary comparison on every backend.
-    subject: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(String(SUBJECT_MAX))
     email: Mapped[str | None] = mapped_column(String(320))
     email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
-    display_name: Mapped[str | None] = mapped_column(String(200))
-    username: Mapped[str | None] = mapped_column(String(200))
-    profile_url: Mapped[str | None] = mapped_column(String(1000))
-    avatar_url: Mapped[str | None] = mapped_column(String(1000))
+    display_name: Mapped[str | None] = mapped_column(String(DISPLAY_NAME_MAX))
+    username: Mapped[str | None] = mapped_column(String(USERNAME_MAX))
+    profile_url: Mapped[str | None] = mapped_column(String(URL_MAX))
+    avatar_url: Mapped[str | None] = mapped_column(String(URL_MAX))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
