@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, Protocol, cast, runtime_checkable
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from flask import (
     Blueprint,
@@ -20,6 +21,7 @@ from flask import (
     abort,
     after_this_request,
     current_app,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -33,7 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
-from . import flow, linking
+from . import accounts, flow, linking
 from .emails import email_key
 from .errors import (
     AccountConflict,
@@ -52,15 +54,15 @@ from .extension import get_state
 
 # ``safe_next(value, default)``: one implementation of "a path on this site" for the package.
 from .flow import FlowSettings, SignInResult, SqlUsedStates, safe_next
-from .guest import (
-    LinkInvalid,
-    MagicLinks,
-    Mailer,
-    clean_email,
-    validate_guest,
-    verification_email,
-)
+from .guest import clean_email, validate_guest
 from .linking import LinkingPolicy
+from .mail import (
+    TOKEN_PARAM,
+    Mailer,
+    confirmation_email,
+    redact_tokens_in_server_logs,
+    sign_in_email,
+)
 from .provider import Profile, Provider
 from .ratelimit import RateLimiter
 from .session import (
@@ -79,6 +81,7 @@ from .session import (
 )
 from .site import absolute_url, site_origin, site_url
 from .store import Commenter
+from .store.email_links import LINK_MAX_AGE, TOKEN_MAX_LENGTH, EmailLinks
 from .store.store import BLOCKED_MESSAGE
 
 bp = Blueprint("social_auth", __name__, template_folder="templates", static_folder="static")
@@ -765,6 +768,21 @@ def userinfo() -> BaseResponse:
     return jsonify(server.userinfo(secret, request.headers.get("Authorization")))
 
 
+# -- email: confirmation and sign-in links (the rule is ``accounts``'; the links are
+# ``store.email_links``; this part only carries cookies, forms and mail) --------------------
+
+#: Our cookie binding a confirmation link to the browser that asked for it (a random value;
+#: only its hash is kept with the link).
+EMAIL_BINDING_COOKIE = "social_auth_email_link"
+_G_BINDING = "_social_auth_email_binding"
+
+
+@bp.record_once
+def _keep_tokens_out_of_logs(_setup: Any) -> None:
+    # The development server (``make run``) logs whole request lines, queries included.
+    redact_tokens_in_server_logs()
+
+
 @bp.post("/email/start")
 def email_start() -> BaseResponse:
     check_csrf()
@@ -775,22 +793,27 @@ def email_start() -> BaseResponse:
         address = commenter.email or ""
     address = clean_email(address)
     _check_rate(address)
+    next_url = request.form.get("next")
     mail_later: Callable[[], None] | None = None
     if isinstance(commenter, Commenter):
         target = commenter
-        if email_key(commenter.email) != email_key(address) and commenter.is_guest:
+        if email_key(commenter.email) != email_key(address):
+            if not commenter.is_guest:
+                raise InvalidInput(
+                    "email", "Only this account's own email address can be confirmed here."
+                )
             target = _update_guest(
                 commenter, commenter.display_name, address, commenter.website,
                 commenter.avatar_url,
             )
-        send_verification_link(target, address, request.form.get("next"))  # a failure: 503
+        send_verification_link(target, address, next_url)  # a failure: 503
     else:
         # Anonymous: a sign-in link, sent only to an address someone already proved, and only
         # once the answer has gone out, so neither the answer, nor its timing, nor a mail
         # failure tells whether the address is known.
         known = state.store.find_verified_by_email(address)
         if known is not None:
-            mail_later = _mail_quietly(known, address, request.form.get("next"))
+            mail_later = _mail_quietly(known, next_url)
     message = "If that address can receive mail, a confirmation link is on its way to it."
     response = (
         jsonify({"sent": True, "message": message})
@@ -814,8 +837,9 @@ def _check_rate(address: str) -> None:
 
 
 def request_verification(commenter: Commenter, next_url: str | None = None) -> None:
-    """Rate-limited: mail ``commenter`` a magic link confirming their current email; after
-    confirming, the browser goes to ``next_url`` (a path on this site)."""
+    """Rate-limited: mail ``commenter`` a link confirming their current email; after
+    confirming, the browser goes to ``next_url`` (a path on this site). The link works only
+    in this request's browser, while it is signed in as ``commenter``."""
     if not commenter.email:
         raise InvalidInput("email", "Add an email address first.")
     _check_rate(commenter.email)
@@ -825,22 +849,45 @@ def request_verification(commenter: Commenter, next_url: str | None = None) -> N
 def send_verification_link(
     commenter: Commenter, address: str, next_url: str | None = None
 ) -> None:
-    """Mail ``address`` a magic link for ``commenter`` (no rate limit: callers apply it)."""
-    subject, body = _verification_message(commenter, address, next_url)
+    """Mail ``address`` (``commenter``'s own email) a confirmation link bound to this
+    request's browser (no rate limit: callers apply it)."""
+    if email_key(address) != email_key(commenter.email) or email_key(address) is None:
+        raise InvalidInput("email", "Only the commenter's own email address can be confirmed.")
+    provider = signed_in_provider()
+    token = accounts.confirmation_link(
+        _email_links(),
+        commenter,
+        binding=_browser_binding(),
+        signed_in_with=provider,
+        next_url=safe_next(next_url) if next_url else None,
+    )
+    subject, body = confirmation_email(
+        site=_site_name(),
+        email=address,
+        asker=accounts.describe(commenter, _titles(), provider),
+        link=_verify_url(token),
+        minutes=LINK_MAX_AGE // 60,
+    )
     mailer: Mailer = get_state().extras["mailer"]
     mailer.send(address, subject, body)
 
 
-def _mail_quietly(
-    commenter: Commenter, address: str, next_url: str | None
-) -> Callable[[], None]:
-    """A send that logs rather than raises: it runs after the answer, where nothing may fail."""
-    subject, body = _verification_message(commenter, address, next_url)
-    mailer: Mailer = get_state().extras["mailer"]
-    logger = current_app.logger
+def _mail_quietly(owner: Commenter, next_url: str | None) -> Callable[[], None]:
+    """A sign-in link for ``owner``, issued and sent after the answer, where nothing may fail
+    and nothing may take time the visitor could measure; it logs rather than raises."""
+    links, mailer, logger = _email_links(), get_state().extras["mailer"], current_app.logger
+    address = owner.email or ""
+    site, verify_url = _site_name(), absolute_url("social_auth.verify_email")
+    who = accounts.describe(owner, _titles())
+    safe = safe_next(next_url) if next_url else None
 
     def send() -> None:
         try:
+            token = accounts.sign_in_link(links, owner, safe)
+            link = f"{verify_url}?{urlencode({TOKEN_PARAM: token})}"
+            subject, body = sign_in_email(
+                site=site, owner=who, link=link, minutes=LINK_MAX_AGE // 60
+            )
             mailer.send(address, subject, body)
         except Exception:  # the visitor was already answered; they can ask again
             logger.warning("social_auth: a sign-in link could not be mailed")
@@ -848,52 +895,78 @@ def _mail_quietly(
     return send
 
 
-def _verification_message(
-    commenter: Commenter, address: str, next_url: str | None
-) -> tuple[str, str]:
-    token = _links().make(commenter.id, address, commenter.session_version)
-    query = {"next": safe_next(next_url)} if next_url else {}
-    link = absolute_url("social_auth.verify_email", token=token, **query)
-    return verification_email(link, urlsplit(site_url()).netloc)
+def _email_links() -> EmailLinks:
+    return EmailLinks(get_state().store)
 
 
-def _links() -> MagicLinks:
-    return MagicLinks(get_state().settings.secret_keys)
+def _browser_binding() -> str:
+    """This browser's binding value: kept while it lives (so each of its links stays bound),
+    made on first use, and sent back with a fresh lifetime."""
+    value = g.get(_G_BINDING) or get_cookie(EMAIL_BINDING_COOKIE)
+    if not value or len(value) > TOKEN_MAX_LENGTH:
+        value = secrets.token_urlsafe(32)
+    setattr(g, _G_BINDING, value)
+    set_cookie(None, EMAIL_BINDING_COOKIE, value, LINK_MAX_AGE)
+    return value
 
 
-@bp.get("/email/verify/<token>")
-def verify_email(token: str) -> Response | str:
-    # Only shows a button: mail scanners that follow links must not use them up.
-    claim = _links().read(token)
-    return render_template(
-        "social_auth/verify_email.html", token=token, email=claim.email, csrf=csrf_token()
+def _site_name() -> str:
+    parts = urlsplit(site_url())
+    return parts.netloc + parts.path
+
+
+def _verify_url(token: str) -> str:
+    return absolute_url("social_auth.verify_email", **{TOKEN_PARAM: token})
+
+
+def _email_proof(token: str | None) -> accounts.EmailProof:
+    link = _email_links().find(token or "")
+    if link is None:
+        raise accounts.LinkInvalid(
+            "This link is unknown, expired, used already or replaced by a newer one; "
+            "ask for a new one."
+        )
+    holder = current_commenter
+    return accounts.judge(
+        link,
+        holder=holder if isinstance(holder, Commenter) else None,
+        binding=get_cookie(EMAIL_BINDING_COOKIE),
+        store=get_state().store,
+        titles=_titles(),
     )
 
 
-@bp.post("/email/verify/<token>")
-def verify_email_confirm(token: str) -> BaseResponse:
+def _no_referrer(response: BaseResponse) -> BaseResponse:
+    # The page's address holds the token: it must not travel on as a Referer, nor be cached.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/email/verify")
+def verify_email() -> BaseResponse:
+    # Only shows what confirming would do, and a button: mail scanners that follow links must
+    # not use them up, and the mailbox owner decides with the page in front of them.
+    proof = _email_proof(request.args.get(TOKEN_PARAM))
+    body = render_template(
+        "social_auth/verify_email.html",
+        proof=proof,
+        token=request.args.get(TOKEN_PARAM),
+        site=_site_name(),
+        csrf=csrf_token(),
+    )
+    return _no_referrer(current_app.response_class(body, mimetype="text/html"))
+
+
+@bp.post("/email/verify")
+def verify_email_confirm() -> BaseResponse:
     check_csrf()
-    claim = _links().read(token)
-    store = get_state().store
-    commenter = store.get(claim.commenter_id)
-    if (
-        commenter is None
-        or commenter.session_version != claim.session_version
-        or commenter.erased_at is not None
-        or commenter.merged_into_id is not None
-        or email_key(commenter.email) != email_key(claim.email)
-    ):
-        raise LinkInvalid("This link was used already or is out of date; ask for a new one.")
-    existing = store.find_verified_by_email(claim.email)
-    # Bumping the version uses the link up and signs out every other browser of this record
-    # (whoever typed the address in cannot ride on the owner's confirmation).
-    store.bump_session_version(commenter)
-    if existing is not None and existing.id != commenter.id:
-        target = existing  # the address's owner already has a verified commenter: that one
-    else:
-        target = store.mark_email_verified(commenter, claim.email)
-    sign_in(None, target)
-    return _done()
+    proof = _email_proof(request.form.get(TOKEN_PARAM))
+    provider = signed_in_provider() if proof.verdict == "verify" else None
+    target = accounts.confirm(proof, _email_links(), get_state().store)
+    identity = next((i for i in target.identities if i.provider == provider), None)
+    sign_in(None, target, identity)  # a fresh session (the verified one ended every other)
+    return _no_referrer(_done(proof.link.next_url or "/"))
 
 
 # -- privacy: what is kept, self-service export and erasure --------------------------------

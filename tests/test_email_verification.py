@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-import time
+from datetime import timedelta
 from email.message import Message
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from tests.webapp import make_app
 
 __all__ = ["smtp_server"]  # the fixture, used by name
 
-LINK = re.compile(r"http://localhost/auth/email/verify/(\S+)")
+LINK = re.compile(r"http://localhost/auth/email/verify\?token=(\S+)")
 
 
 @pytest.fixture
@@ -30,6 +30,7 @@ def mail(smtp_server: tuple[int, Inbox], tmp_path: Path) -> tuple[Flask, Inbox]:
         SOCIAL_AUTH_MAIL_SERVER="127.0.0.1",
         SOCIAL_AUTH_MAIL_PORT=port,
         SOCIAL_AUTH_MAIL_SENDER="blog@example.org",
+        SOCIAL_AUTH_SITE_URL="http://localhost",
     )
     return app, inbox
 
@@ -67,7 +68,13 @@ def link_token(message: Message) -> str:
 
 
 def confirm(client: FlaskClient, token: str):
-    return client.post(f"/auth/email/verify/{token}", headers=csrf_headers(client))
+    return client.post(
+        "/auth/email/verify", data={"token": token}, headers=csrf_headers(client)
+    )
+
+
+def open_link(client: FlaskClient, token: str):
+    return client.get("/auth/email/verify", query_string={"token": token})
 
 
 def test_the_link_arrives_by_smtp_and_confirms_the_email(mail: tuple[Flask, Inbox]):
@@ -81,10 +88,11 @@ def test_the_link_arrives_by_smtp_and_confirms_the_email(mail: tuple[Flask, Inbo
     assert "Confirm your email" in message["Subject"]
     token = link_token(message)
 
-    page = client.get(f"/auth/email/verify/{token}")
+    page = open_link(client, token)
     assert page.status_code == 200
-    assert b"Confirm my email" in page.data and b'method="post"' in page.data
-    assert client.get(f"/auth/email/verify/{token}").status_code == 200
+    assert b">Confirm</button>" in page.data and b'method="post"' in page.data
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert open_link(client, token).status_code == 200
     assert me(client)["commenter"]["email_verified"] is False  # GET consumed nothing
 
     assert confirm(client, token).status_code == 302
@@ -104,14 +112,16 @@ def test_a_link_works_once(mail: tuple[Flask, Inbox]):
 
 
 def test_an_expired_link_is_refused(mail: tuple[Flask, Inbox], monkeypatch: pytest.MonkeyPatch):
+    from social_auth.store import email_links
+
     app, inbox = mail
     client = app.test_client()
     become_guest(client)
     ask_for_link(client)
     token = link_token(inbox.wait_for(1)[0])
-    later = time.time() + 16 * 60
-    monkeypatch.setattr("itsdangerous.timed.time.time", lambda: later)
-    response = client.get(f"/auth/email/verify/{token}")
+    later = email_links.utcnow() + timedelta(minutes=16)
+    monkeypatch.setattr(email_links, "utcnow", lambda: later)
+    response = open_link(client, token)
     assert response.status_code == 400 and b"expired" in response.data
     assert confirm(client, token).status_code == 400
     assert me(client)["commenter"]["email_verified"] is False
@@ -124,7 +134,7 @@ def test_tokens_for_other_purposes_are_not_links(mail: tuple[Flask, Inbox]):
     csrf = me(client)["csrf_token"]
     session_value = client.get_cookie("social_auth_session").value  # type: ignore[union-attr]
     for token in (csrf, session_value, "garbage"):
-        assert client.get(f"/auth/email/verify/{token}").status_code == 400
+        assert open_link(client, token).status_code == 400
         assert confirm(client, token).status_code == 400
     assert me(client)["commenter"]["email_verified"] is False
 
@@ -157,13 +167,18 @@ def test_requests_are_rate_limited_per_email(mail: tuple[Flask, Inbox]):
     assert len(inbox.wait_for(3)) == 3
 
 
-def test_the_owner_confirming_signs_out_whoever_typed_their_address(mail: tuple[Flask, Inbox]):
+def test_a_link_opened_in_another_browser_changes_nothing(mail: tuple[Flask, Inbox]):
+    # It used to verify the commenter who typed the address, and sign the owner in as them.
     app, inbox = mail
     impostor = app.test_client()
     become_guest(impostor, "victim@example.com")
     ask_for_link(impostor)
     token = link_token(inbox.wait_for(1)[0])
     owner = app.test_client()
-    assert confirm(owner, token).status_code == 302
-    assert me(owner)["commenter"]["email_verified"] is True
-    assert me(impostor)["authenticated"] is False
+    page = open_link(owner, token)
+    assert page.status_code == 200 and b"asked for in another browser" in page.data
+    assert b"<form" not in page.data
+    refused = confirm(owner, token)
+    assert refused.status_code == 403 and b"another browser" in refused.data
+    assert me(owner)["authenticated"] is False
+    assert me(impostor)["commenter"]["email_verified"] is False

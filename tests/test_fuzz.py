@@ -38,12 +38,15 @@ def test_guest_posts_never_fail_with_a_server_error(app, name, email, website, n
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=FIXTURE)
-@given(token=st.text(min_size=1, max_size=500).filter(lambda t: "/" not in t))
+@given(token=st.text(max_size=500))
 def test_any_magic_link_token_is_answered_without_a_server_error(app, token):
     client = app.test_client()
-    assert client.get(f"/auth/email/verify/{token}").status_code in ANSWERS
-    response = client.post(f"/auth/email/verify/{token}", headers=csrf_headers(client))
-    assert response.status_code in ANSWERS
+    page = client.get("/auth/email/verify", query_string={"token": token})
+    assert page.status_code == 400
+    response = client.post(
+        "/auth/email/verify", data={"token": token}, headers=csrf_headers(client)
+    )
+    assert response.status_code == 400
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=FIXTURE)

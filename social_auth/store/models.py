@@ -1,4 +1,4 @@
-"""The three tables of the identity store, as typed SQLAlchemy 2 models."""
+"""The tables of the identity store, as typed SQLAlchemy 2 models."""
 
 from __future__ import annotations
 
@@ -207,3 +207,28 @@ class UsedFlowState(Base):
 
     jti: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class EmailLink(Base):
+    """A mailed confirmation or sign-in link until it is used, replaced or expired
+    (``store.email_links``). One per address: a newer link for it replaces the row. Found by
+    the SHA-256 of its token; the token itself is never stored."""
+
+    __tablename__ = "social_auth_email_link"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: Unique: the schema itself keeps one live link per address, whichever worker wrote it.
+    email_key: Mapped[str] = mapped_column(String(320), unique=True)
+    email: Mapped[str] = mapped_column(String(320))
+    #: Who asked (a confirmation link), or whom it signs in to (a sign-in link).
+    commenter_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("social_auth_commenter.id", ondelete="CASCADE"), index=True
+    )
+    session_version: Mapped[int] = mapped_column(Integer)
+    #: SHA-256 of the asking browser's binding cookie; None for a sign-in link, which the
+    #: mailbox owner may open in any browser.
+    browser_hash: Mapped[str | None] = mapped_column(String(64))
+    #: The provider the asking browser was signed in with (None: a guest or by email).
+    signed_in_with: Mapped[str | None] = mapped_column(String(64))
+    next_url: Mapped[str | None] = mapped_column(String(2048))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

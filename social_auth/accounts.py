@@ -1,0 +1,208 @@
+"""Framework-free account operations; here: what a click on a mailed link proves.
+
+The rule, in one place: a click on a mailed link proves the mailbox to the browser that opens
+it, nothing more. So a click
+
+* verifies the email of the commenter that asked only in the browser that asked (bound by a
+  random value in that browser's cookie, only its hash kept with the link), and only while that
+  browser still holds that commenter, at the same session version and with that address;
+* signs a browser in only to the commenter whose *verified* email this is (the mailbox owns
+  it): a sign-in link, or a confirmation where the address already has a verified owner;
+* anywhere else changes nothing: the link's commenter stays as it was, the link stays usable
+  in the right browser, and the page says why.
+
+A mailbox owner's click in their own browser therefore never verifies someone else's commenter
+(who typed their address, or brought it unverified from a provider), never signs them in to it,
+and so never makes their guest comments claimable, or their later sign-in linkable, by it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from .emails import email_key
+from .errors import CommenterBlocked, SocialAuthError
+from .store import Commenter, IdentityStore
+from .store.email_links import EmailLinks, MailedLink, token_hash
+from .store.store import BLOCKED_MESSAGE
+
+Verdict = Literal["verify", "sign_in", "other_browser", "ended"]
+
+USED = "This link was used already or is out of date; ask for a new one."
+ENDED = (
+    "The sign-in that asked for this link has ended in this browser since (signed out, "
+    "changed or merged). Nothing was changed; sign in again and ask for a new link."
+)
+
+
+class LinkInvalid(SocialAuthError):
+    """A mailed link is unknown, expired, used, replaced by a newer one, or out of date."""
+
+    status = 400
+    code = "link_invalid"
+
+
+class LinkElsewhere(SocialAuthError):
+    """A confirmation link opened in a browser other than the one that asked for it."""
+
+    status = 403
+    code = "link_other_browser"
+
+
+@dataclass(frozen=True)
+class EmailProof:
+    """What confirming ``link`` in this browser would do.
+
+    ``asker`` is the commenter the link names (who asked, or for a sign-in link its owner);
+    ``target`` the commenter the browser is signed in to on confirming, None when it is refused.
+    ``asker_text`` and ``target_text`` describe them for the page, as the mail did.
+    """
+
+    verdict: Verdict
+    link: MailedLink
+    asker: Commenter
+    asker_text: str
+    target: Commenter | None = None
+    target_text: str = ""
+
+
+def judge(
+    link: MailedLink,
+    *,
+    holder: Commenter | None,
+    binding: str | None,
+    store: IdentityStore,
+    titles: Mapping[str, str],
+) -> EmailProof:
+    """The verdict for ``link`` opened by a browser that holds ``holder`` (its signed-in
+    commenter, or None) and ``binding`` (its binding cookie's value, or None). Reads only;
+    raises ``LinkInvalid`` when the link can do nothing anywhere any more."""
+    if link.is_sign_in:
+        owner = store.find_verified_by_email(link.email)
+        if owner is None or owner.id != link.commenter_id:
+            raise LinkInvalid(USED)  # the address changed hands or lost its owner since
+        text = describe(owner, titles)
+        return EmailProof("sign_in", link, owner, text, owner, text)
+    asker = store.get(link.commenter_id)
+    if asker is None or asker.is_erased:
+        raise LinkInvalid(USED)
+    asker_text = describe(asker, titles, link.signed_in_with)
+    if not bound(link, binding):
+        return EmailProof("other_browser", link, asker, asker_text)
+    if (
+        holder is None
+        or holder.id != asker.id
+        or holder.session_version != link.session_version
+        or asker.merged_into_id is not None
+        or email_key(asker.email) != email_key(link.email)
+    ):
+        return EmailProof("ended", link, asker, asker_text)
+    owner = store.find_verified_by_email(link.email)
+    if owner is not None and owner.id != asker.id:
+        # The mailbox already owns a verified commenter: the proof signs in to that one, and
+        # leaves the asker unverified (one verified commenter per address).
+        return EmailProof("sign_in", link, asker, asker_text, owner, describe(owner, titles))
+    return EmailProof("verify", link, asker, asker_text, asker, asker_text)
+
+
+def confirm(proof: EmailProof, links: EmailLinks, store: IdentityStore) -> Commenter:
+    """Carry out ``proof``: use the link up (once, across workers) and return the commenter
+    to sign the browser in to. Refused verdicts raise and change nothing."""
+    if proof.verdict == "other_browser":
+        raise LinkElsewhere(
+            f"This link was asked for in another browser, by {proof.asker_text}. To confirm, "
+            "open it in that browser. Nothing was changed; if you did not ask for it, you can "
+            "ignore it."
+        )
+    if proof.verdict == "ended" or proof.target is None:
+        raise LinkInvalid(ENDED)
+    target = proof.target
+    if target.is_blocked:
+        raise CommenterBlocked(BLOCKED_MESSAGE)
+    if proof.verdict == "verify":
+        if links.use_verifying(proof.link) is None:
+            raise LinkInvalid(USED)
+        verified = store.get(target.id)
+        if verified is None:  # pragma: no cover - deleted between two statements
+            raise LinkInvalid(USED)
+        return verified
+    if not links.use(proof.link):
+        raise LinkInvalid(USED)
+    return target
+
+
+def bound(link: MailedLink, binding: str | None) -> bool:
+    """Whether the browser holding ``binding`` is the one that asked for ``link``."""
+    if link.browser_hash is None or not binding:
+        return False
+    return hmac.compare_digest(token_hash(binding), link.browser_hash)
+
+
+def confirmation_link(
+    links: EmailLinks,
+    commenter: Commenter,
+    *,
+    binding: str,
+    signed_in_with: str | None,
+    next_url: str | None,
+) -> str:
+    """A token confirming ``commenter``'s own email, usable only in the browser holding
+    ``binding`` while it holds ``commenter``."""
+    if not commenter.email:
+        raise ValueError("the commenter has no email to confirm")
+    return links.issue(
+        email=commenter.email,
+        commenter=commenter,
+        browser_hash=token_hash(binding),
+        signed_in_with=signed_in_with,
+        next_url=next_url,
+    )
+
+
+def sign_in_link(links: EmailLinks, owner: Commenter, next_url: str | None) -> str:
+    """A token signing any browser in to ``owner``, whose verified email it is mailed to."""
+    if not owner.email or not owner.email_verified:
+        raise ValueError("a sign-in link goes only to a verified email")
+    return links.issue(email=owner.email, commenter=owner, browser_hash=None, next_url=next_url)
+
+
+def describe(
+    commenter: Commenter, titles: Mapping[str, str], signed_in_with: str | None = None
+) -> str:
+    """``“Ann” (signed in with GitHub)``: who a link is for, as the mail and the page say it."""
+    name = _one_line(commenter.display_name) or "a commenter without a name"
+    if signed_in_with:
+        how = f"signed in with {titles.get(signed_in_with, signed_in_with)}"
+    elif commenter.identities:
+        used = sorted({titles.get(i.provider, i.provider) for i in commenter.identities})
+        how = "who signs in with " + ", ".join(used)
+    elif commenter.email_verified:
+        how = "who signs in by email"
+    else:
+        how = "commenting as a guest"
+    return f"\u201c{name}\u201d ({how})"
+
+
+def _one_line(text: str, limit: int = 80) -> str:
+    # A name goes into a plain-text mail: no line breaks, controls or bidi overrides, which
+    # could forge a line of the mail's own text.
+    kept = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
+    return " ".join(kept.split())[:limit]
+
+
+__all__ = [
+    "EmailProof",
+    "LinkElsewhere",
+    "LinkInvalid",
+    "Verdict",
+    "bound",
+    "confirm",
+    "confirmation_link",
+    "describe",
+    "judge",
+    "sign_in_link",
+]
