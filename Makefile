@@ -20,9 +20,7 @@ serve-prod: $(STAMP) services  ## the blog under gunicorn, 4 workers, PostgreSQL
 	export BLOG_SECRET_KEY="$${BLOG_SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(32))')}" && \
 	export BLOG_SITE_URL="$${BLOG_SITE_URL:-http://127.0.0.1:8000}" && \
 	$(BIN)/python -c "from examples.blog.wsgi import app_from_environment as f; f()" && \
-	$(BIN)/gunicorn --workers 4 --bind 127.0.0.1:8000 --timeout 30 --access-logfile - \
-		--access-logformat '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss' \
-		'examples.blog.wsgi:app_from_environment()'
+	$(BIN)/gunicorn --config examples/blog/gunicorn.conf.py 'examples.blog.wsgi:app_from_environment()'
 
 loadtest: $(STAMP) services oidc-provider  ## 200 sign-ins by 50 clients on 4 gunicorn workers, then gthread 1x8
 	$(BIN)/python -m tests.load $(LOAD_ARGS)
