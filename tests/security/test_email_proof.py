@@ -242,9 +242,9 @@ def test_the_token_says_nothing_and_only_its_hash_is_stored(site: tuple[str, Fla
     browser.comment_as_guest("Ann", "ann@example.com")
     browser.ask_for_link()
     _, body, token = newest_mail(inbox, 1)
-    assert len(token) == 43
-    decoded = base64.urlsafe_b64decode(token + "=")
+    decoded = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
     assert b"ann" not in decoded.lower() and b"@" not in decoded
+    assert len(token) == 43  # 32 random bytes
     with get_state(app).store.engine.connect() as conn:
         (row,) = conn.execute(select(EmailLink)).all()
     assert row.token_hash == hashlib.sha256(token.encode()).hexdigest()
