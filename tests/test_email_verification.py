@@ -182,3 +182,19 @@ def test_a_link_opened_in_another_browser_changes_nothing(mail: tuple[Flask, Inb
     assert refused.status_code == 403 and b"another browser" in refused.data
     assert me(owner)["authenticated"] is False
     assert me(impostor)["commenter"]["email_verified"] is False
+
+
+def test_an_account_can_confirm_only_its_own_address(mail: tuple[Flask, Inbox]):
+    from social_auth.testing import sign_in_client
+
+    app, inbox = mail
+    client = app.test_client()
+    sign_in_client(client, provider="fakebook", email="ann@example.com")
+    response = client.post(
+        "/auth/email/start",
+        data={"email": "someone.else@example.com"},
+        headers={**csrf_headers(client), "Accept": "application/json"},
+    )
+    assert response.status_code == 400 and response.json["field"] == "email"  # type: ignore[index]
+    assert ask_for_link(client) == 200  # its own address
+    assert [m["To"] for m in inbox.wait_for(1)] == ["ann@example.com"]
