@@ -19,13 +19,13 @@ and so never makes their guest comments claimable, or their later sign-in linkab
 from __future__ import annotations
 
 import hmac
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from .emails import email_key
 from .errors import CommenterBlocked, SocialAuthError
+from .profile import normal_text
 from .store import Commenter, IdentityStore
 from .store.email_links import EmailLinks, MailedLink, token_hash
 from .store.store import BLOCKED_MESSAGE
@@ -174,7 +174,9 @@ def describe(
     commenter: Commenter, titles: Mapping[str, str], signed_in_with: str | None = None
 ) -> str:
     """``“Ann” (signed in with GitHub)``: who a link is for, as the mail and the page say it."""
-    name = _one_line(commenter.display_name) or "a commenter without a name"
+    # One line, whatever an older row holds: no line break or bidi override can forge a line
+    # of the mail's own text.
+    name = normal_text(commenter.display_name) or "a commenter without a name"
     if signed_in_with:
         how = f"signed in with {titles.get(signed_in_with, signed_in_with)}"
     elif commenter.identities:
@@ -185,13 +187,6 @@ def describe(
     else:
         how = "commenting as a guest"
     return f"\u201c{name}\u201d ({how})"
-
-
-def _one_line(text: str, limit: int = 80) -> str:
-    # A name goes into a plain-text mail: no line breaks, controls or bidi overrides, which
-    # could forge a line of the mail's own text.
-    kept = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf"))
-    return " ".join(kept.split())[:limit]
 
 
 __all__ = [
