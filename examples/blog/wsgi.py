@@ -2,9 +2,10 @@
 
 ``make serve-prod`` runs it on PostgreSQL with Redis-backed rate limits::
 
-    BLOG_SECRET_KEY=…  gunicorn -w 4 -b 127.0.0.1:8000 'examples.blog.wsgi:app_from_environment()'
+    BLOG_SECRET_KEY=… BLOG_SITE_URL=https://blog.example \
+        gunicorn --config examples/blog/gunicorn.conf.py 'examples.blog.wsgi:app_from_environment()'
 
-Environment (all optional but the secret):
+Environment (all optional but the secret and the site address):
 
 ``BLOG_SECRET_KEY``
     signs cookies and links; required (``BLOG_SECRET_KEY_FALLBACKS``: comma-separated old keys).
