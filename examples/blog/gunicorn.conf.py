@@ -2,7 +2,7 @@
 
 ``%(U)s`` is the path without its query. A mailed link carries its token in the query
 (``/auth/email/verify?token=…``) and the confirming POST in its body, so no line of this log
-holds one; never switch to ``"%(m)s %(U)s"`` (the whole request line) or add ``%(q)s`` or ``%(f)s``
+holds one; never switch to ``%(r)s`` (the whole request line) or add ``%(q)s`` or ``%(f)s``
 (the Referer, which on a page reached from a link may be that link).
 """
 
