@@ -16,7 +16,7 @@ from .errors import (
     StateMismatch,
     StoreConflict,
 )
-from .extension import SocialAuth, get_state
+from .extension import SocialAuth
 from .provider import Capabilities, Profile, Provider
 from .session import current_commenter
 from .signals import (
@@ -29,6 +29,7 @@ from .signals import (
     identity_linked,
     identity_unlinked,
 )
+from .state import get_state
 from .store import AuditEvent, Commenter, Identity, IdentityStore, SignIn
 
 __all__ = [

@@ -20,9 +20,9 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from .cli import parse_until
 from .errors import InvalidInput, LastSignInMethod, NotFound, SocialAuthError
-from .extension import get_state
 from .session import check_csrf, csrf_token
 from .site import site_origin
+from .state import get_state
 from .store import Commenter, Identity
 from .store.models import utcnow
 from .views import export_data

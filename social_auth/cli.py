@@ -15,8 +15,8 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from .errors import InvalidInput, NotFound, SocialAuthError, StoreConflict
-from .extension import get_state
 from .site import path_in
+from .state import get_state
 from .store import Commenter, Identity, IdentityStore
 from .store.models import utcnow
 from .views import export_data

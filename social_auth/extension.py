@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,30 +11,23 @@ from flask import Flask, current_app, g, render_template, request
 from markupsafe import Markup
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from . import admin, session, views
+from .cli import social_auth_cli
 from .config import Settings, config_key, load_settings
 from .errors import ConfigError
+from .flow import FlowSettings, SqlUsedStates, safe_next
 from .guest import ConsoleMailer, Mailer, SmtpMailer
 from .icons import provider_icon
+from .linking import LinkingPolicy
 from .provider import Provider
 from .ratelimit import make_limiter
 from .registry import ProviderRegistry
 from .revocation import CommenterCache, RedisGenerations
+from .state import EXTENSION_KEY, SocialAuthState, get_state
 from .store import IdentityStore
 
-EXTENSION_KEY = "social_auth"
 #: Largest request body our routes accept (a guest form or a callback is a few KiB at most).
 MAX_BODY_BYTES = 64 * 1024
-
-
-@dataclass
-class SocialAuthState:
-    """Everything the extension keeps per app, in ``app.extensions["social_auth"]``."""
-
-    settings: Settings
-    store: IdentityStore
-    providers: Mapping[str, Provider]
-    registry: ProviderRegistry
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 class SocialAuth:
@@ -55,15 +47,27 @@ class SocialAuth:
         if config_key("database_uri") not in app.config:
             os.makedirs(app.instance_path, exist_ok=True)
         store = IdentityStore.from_url(settings.database_uri, **settings.database_engine_options)
-        state = SocialAuthState(settings, store, providers, registry)
-        state.extras["mailer"] = make_mailer(settings)
-        state.extras["rate_limiter"] = make_limiter(settings.redis_url)
+        *fallbacks, newest = settings.secret_keys
+        state = SocialAuthState(
+            settings=settings,
+            store=store,
+            providers=providers,
+            registry=registry,
+            mailer=make_mailer(settings),
+            rate_limiter=make_limiter(settings.redis_url),
+            flow_settings=FlowSettings(
+                secret_key=newest,
+                used_states=SqlUsedStates(store.engine),
+                fallbacks=tuple(fallbacks),
+            ),
+            linking_policy=LinkingPolicy.from_providers(
+                providers, link_by_verified_email=settings.link_by_verified_email
+            ),
+        )
         if settings.redis_url:
-            state.extras["commenter_cache"] = make_commenter_cache(settings)
-            store.add_change_listener(state.extras["commenter_cache"].changed)
+            state.commenter_cache = make_commenter_cache(settings)
+            store.add_change_listener(state.commenter_cache.changed)
         app.extensions[EXTENSION_KEY] = state
-
-        from .cli import social_auth_cli
 
         app.cli.add_command(social_auth_cli)
         _wire_web(app)
@@ -75,20 +79,15 @@ class SocialAuth:
 
 
 def _wire_web(app: Flask) -> None:
-    # Imported here: session and views import this module for ``get_state``.
-    from . import session, views
-
     views.register(app)
     app.before_request(_limit_body)
     if get_state(app).settings.admin_check is not None:
-        from . import admin
-
         admin.register(app)
     app.after_request(session.after_request)
-    cache = get_state(app).extras.get("commenter_cache")
-    if cache is not None:
-        early = get_state(app).extras["ask_early"] = session.AskEarly(app.wsgi_app, app, cache)
-        app.wsgi_app = early  # type: ignore[method-assign]
+    state = get_state(app)
+    if state.commenter_cache is not None:
+        state.ask_early = session.AskEarly(app.wsgi_app, app, state.commenter_cache)
+        app.wsgi_app = state.ask_early  # type: ignore[method-assign]
     app.add_template_global(login_block, "social_auth_login")
     app.add_template_global(session.take_draft, "social_auth_draft")
     app.add_template_global(session.csrf_token, "social_auth_csrf_token")
@@ -115,9 +114,6 @@ def login_block(next: str | None = None, draft_field: str | None = None) -> Mark
     ``next`` is where a sign-in returns (default: this page); ``draft_field`` names the host's
     comment textarea, whose text the block keeps across sign-in, sign-out and redirects.
     """
-    from . import session
-    from .flow import safe_next
-
     state = get_state()
     here = request.full_path.rstrip("?") if request.query_string else request.path
     target = safe_next(next, here)
@@ -180,16 +176,6 @@ def make_mailer(settings: Settings) -> Mailer:
     if not callable(getattr(settings.mailer, "send", None)):
         raise ConfigError(config_key("mailer"), "must have a send(to, subject, body) method")
     return settings.mailer  # type: ignore[return-value]
-
-
-def get_state(app: Flask | None = None) -> SocialAuthState:
-    """The extension's state for ``app`` (default: the current app)."""
-    target = app if app is not None else current_app
-    try:
-        state: SocialAuthState = target.extensions[EXTENSION_KEY]
-    except KeyError:
-        raise RuntimeError("SocialAuth.init_app(app) was not called for this app") from None
-    return state
 
 
 def configure_providers(settings: Settings, registry: ProviderRegistry) -> dict[str, Provider]:

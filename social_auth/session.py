@@ -38,9 +38,9 @@ from werkzeug.local import LocalProxy
 
 from .config import secret_keys as config_secret_keys
 from .errors import SocialAuthError
-from .extension import SocialAuthState, get_state
 from .revocation import CommenterCache
 from .signals import commenter_signed_in, commenter_signed_out
+from .state import SocialAuthState, get_state
 from .store import Commenter, Identity
 
 SESSION_COOKIE = "social_auth_session"
@@ -414,7 +414,7 @@ def _fetch(state: SocialAuthState, commenter_id: int, environ: dict[str, Any]) -
     # unchanged (one GET, usually sent as the request arrived: ``AskEarly``), else one query
     # (``social_auth.revocation``). Without: one query, the commenter and its identities
     # through a join, by primary key.
-    early: AskEarly | None = state.extras.get("ask_early")
+    early: AskEarly | None = state.ask_early
     if early is None:
         return state.store.session_commenter(commenter_id)
     asked = environ.pop(ENVIRON_ASKED, None)

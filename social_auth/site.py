@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app, has_request_context, request
 
-from .extension import get_state
+from .state import get_state
 
 
 def site_url(app: Flask | None = None) -> str:

@@ -16,7 +16,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeSerializer
 
-from .extension import get_state
 from .provider import Profile
 from .session import (
     CSRF_COOKIE,
@@ -26,6 +25,7 @@ from .session import (
     encode_session,
     secret_keys,
 )
+from .state import get_state
 from .store import Commenter
 
 

@@ -50,10 +50,9 @@ from .errors import (
     StateMismatch,
     StoreUnavailable,
 )
-from .extension import get_state
 
 # ``safe_next(value, default)``: one implementation of "a path on this site" for the package.
-from .flow import FlowSettings, SignInResult, SqlUsedStates, safe_next
+from .flow import FlowSettings, SignInResult, safe_next
 from .guest import clean_email, validate_guest
 from .linking import LinkingPolicy
 from .mail import (
@@ -80,6 +79,7 @@ from .session import (
     take_notice,
 )
 from .site import absolute_url, site_origin, site_url
+from .state import get_state
 from .store import Commenter
 from .store.email_links import LINK_MAX_AGE, TOKEN_MAX_LENGTH, EmailLinks
 from .store.store import BLOCKED_MESSAGE
@@ -259,8 +259,6 @@ def logout() -> BaseResponse:
 # Everything a provider's answer touches says ``Referrer-Policy: no-referrer`` and loads nothing
 # from elsewhere: a code or state in the URL must never travel on in a Referer header.
 
-#: ``SocialAuthState.extras`` keys set by ``register``.
-FLOW_SETTINGS, LINKING_POLICY = "flow_settings", "linking_policy"
 MERGE_COOKIE, MERGE_SALT, MERGE_MAX_AGE = "social_auth_merge", "social-auth.merge-proof", 600
 
 
@@ -277,13 +275,11 @@ def _provider(name: str) -> Provider:
 
 
 def _flow_settings() -> FlowSettings:
-    settings: FlowSettings = get_state().extras[FLOW_SETTINGS]
-    return settings
+    return get_state().flow_settings
 
 
 def _policy() -> LinkingPolicy:
-    policy: LinkingPolicy = get_state().extras[LINKING_POLICY]
-    return policy
+    return get_state().linking_policy
 
 
 def _prefix_path() -> str:
@@ -335,7 +331,7 @@ def _start(
     draft: str | None,
     connect_to: str | None = None,
 ) -> BaseResponse:
-    limiter: RateLimiter = get_state().extras["rate_limiter"]
+    limiter: RateLimiter = get_state().rate_limiter
     if not limiter.hit(f"start:{request.remote_addr or 'unknown'}", START_LIMIT, START_WINDOW):
         limited = RateLimited("Too many sign-ins were started from here; wait a minute.")
         return _start_failed(limited, next_path, popup, draft)
@@ -826,7 +822,7 @@ def email_start() -> BaseResponse:
 
 
 def _check_rate(address: str) -> None:
-    limiter: RateLimiter = get_state().extras["rate_limiter"]
+    limiter: RateLimiter = get_state().rate_limiter
     client = request.remote_addr or "unknown"
     # The client first: a client already refused must not add a counter per address it tries.
     if not (
@@ -868,14 +864,14 @@ def send_verification_link(
         link=_verify_url(token),
         minutes=LINK_MAX_AGE // 60,
     )
-    mailer: Mailer = get_state().extras["mailer"]
+    mailer: Mailer = get_state().mailer
     mailer.send(address, subject, body)
 
 
 def _mail_quietly(owner: Commenter, next_url: str | None) -> Callable[[], None]:
     """A sign-in link for ``owner``, issued and sent after the answer, where nothing may fail
     and nothing may take time the visitor could measure; it logs rather than raises."""
-    links, mailer, logger = _email_links(), get_state().extras["mailer"], current_app.logger
+    links, mailer, logger = _email_links(), get_state().mailer, current_app.logger
     address = owner.email or ""
     site, verify_url = _site_name(), absolute_url("social_auth.verify_email")
     who = accounts.describe(owner, _titles())
@@ -1098,17 +1094,6 @@ def register(app: Flask) -> None:
     """Mount the blueprint at ``SOCIAL_AUTH_URL_PREFIX`` and route our errors."""
     state = get_state(app)
     prefix = state.settings.url_prefix
-    *fallbacks, newest = state.settings.secret_keys
-    # Built once per app: the replay guard lives in the store's database, so a state used at
-    # one worker is refused at every other.
-    state.extras[FLOW_SETTINGS] = FlowSettings(
-        secret_key=newest,
-        used_states=SqlUsedStates(state.store.engine),
-        fallbacks=tuple(fallbacks),
-    )
-    state.extras[LINKING_POLICY] = LinkingPolicy.from_providers(
-        state.providers, link_by_verified_email=state.settings.link_by_verified_email
-    )
     app.register_blueprint(bp, url_prefix=prefix)
     if any(isinstance(p, LocalAuthorizationServer) for p in state.providers.values()):
         logging.getLogger("social_auth").warning(

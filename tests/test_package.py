@@ -12,7 +12,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FLASK_MODULES = {
-    "views.py", "session.py", "admin.py", "cli.py", "extension.py", "testing.py", "site.py"
+    "views.py", "session.py", "admin.py", "cli.py", "extension.py", "testing.py", "site.py",
+    "state.py",
 }
 
 

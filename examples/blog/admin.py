@@ -271,6 +271,6 @@ def register_admin(app: Flask, sessions: sessionmaker[Session]) -> None:
 
 
 def _limit_attempts() -> None:
-    limiter = get_state().extras["rate_limiter"]
+    limiter = get_state().rate_limiter
     if not limiter.hit(f"blog-admin:{request.remote_addr}", LOGIN_LIMIT, LOGIN_WINDOW):
         raise LoginRefused("Too many password attempts; wait a few minutes and try again.")

@@ -20,7 +20,6 @@ from social_auth import flow, get_state
 from social_auth.errors import StateMismatch
 from social_auth.flow import FlowSettings, MemoryUsedStates, SqlUsedStates, UsedStates
 from social_auth.store import IdentityStore
-from social_auth.views import FLOW_SETTINGS
 from tests.conftest import POSTGRES_URL, empty_tables, postgres_schema
 from tests.providers.conftest import callback_url, make_fake, make_provider
 from tests.providers.servers import FakeProvider, consent
@@ -81,7 +80,7 @@ def worker(tmp_path: Path, fake: FakeProvider, database: dict[str, Any], clock: 
     settings = make_provider("github", fake).settings
     app = signin_app(tmp_path, {"github": settings}, SOCIAL_AUTH_SITE_URL=BASE, **database)
     state = get_state(app)
-    state.extras[FLOW_SETTINGS] = replace(state.extras[FLOW_SETTINGS], clock=clock)
+    state.flow_settings = replace(state.flow_settings, clock=clock)
     return app
 
 
@@ -97,7 +96,7 @@ def test_a_consumed_state_replayed_just_after_its_deadline_is_refused_by_the_cal
         name, cookie = next(
             (n, c[n]) for n, c in set_cookies(started).items() if n.endswith(flow.COOKIE_NAME)
         )
-        signed = flow.read_cookie(cookie.value, settings=get_state(first).extras[FLOW_SETTINGS])
+        signed = flow.read_cookie(cookie.value, settings=get_state(first).flow_settings)
         deadline = flow.flow_expires_at(signed.signed_at, flow.MAX_AGE)
         params = consent(started.headers["Location"])
         clock.now = signed.signed_at + 1.0

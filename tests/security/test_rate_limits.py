@@ -29,7 +29,7 @@ def ask(client: FlaskClient, email: str, **headers: str) -> int:
 
 
 def sent(app: Flask) -> list[str]:
-    return [to for to, _, _ in get_state(app).extras["mailer"].sent]
+    return [to for to, _, _ in get_state(app).mailer.sent]
 
 
 def known(app: Flask, email: str = "known@example.com") -> None:
@@ -169,7 +169,7 @@ def test_sign_in_starts_behind_proxyfix_are_counted_per_forwarded_client(tmp_pat
 def test_a_refused_client_adds_no_counter_for_the_addresses_it_tries(app: Flask):
     from social_auth.ratelimit import MemoryRateLimiter
 
-    limiter = get_state(app).extras["rate_limiter"]
+    limiter = get_state(app).rate_limiter
     assert isinstance(limiter, MemoryRateLimiter)
     client = app.test_client()
     codes = [ask(client, f"n{i}@example.com") for i in range(CLIENT_LIMIT + 50)]

@@ -126,7 +126,7 @@ def test_fixation_a_planted_session_cookie_is_replaced_at_sign_in(app: Flask):
         headers={**headers, "Accept": "application/json"},
     )
     assert response.status_code == 200
-    to, _, body = get_state(app).extras["mailer"].sent[-1]
+    to, _, body = get_state(app).mailer.sent[-1]
     assert to == email
     token = re.search(r"[?&]token=([\w-]+)", body).group(1)  # type: ignore[union-attr]
     # New details started a new session (and CSRF secret) in this browser: a fresh token.

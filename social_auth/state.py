@@ -1,0 +1,58 @@
+"""What the extension keeps per app, typed, and ``get_state()`` to reach it.
+
+Every Flask-facing module (views, session, admin, cli, site) reads the state through here,
+never through ``extension`` (the module that wires them all): this one imports nothing above
+the framework-free core, so imports run one way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app
+
+from .config import Settings
+from .flow import FlowSettings
+from .linking import LinkingPolicy
+from .mail import Mailer
+from .provider import Provider
+from .ratelimit import RateLimiter
+from .registry import ProviderRegistry
+from .revocation import CommenterCache
+from .store import IdentityStore
+
+#: Where ``init_app`` puts the state: ``app.extensions["social_auth"]``.
+EXTENSION_KEY = "social_auth"
+
+
+@dataclass
+class SocialAuthState:
+    """Everything the extension keeps per app, built once by ``SocialAuth.init_app``."""
+
+    settings: Settings
+    store: IdentityStore
+    providers: Mapping[str, Provider]
+    registry: ProviderRegistry
+    mailer: Mailer
+    rate_limiter: RateLimiter
+    #: Keys and the replay guard of sign-in flows (the guard lives in the store's database,
+    #: so a state used at one worker is refused at every other).
+    flow_settings: FlowSettings
+    linking_policy: LinkingPolicy
+    #: With ``SOCIAL_AUTH_REDIS_URL``: this worker's commenters, revoked through Redis.
+    commenter_cache: CommenterCache | None = None
+    #: With a commenter cache: the WSGI middleware that asks Redis as a request arrives
+    #: (``session.AskEarly``; typed loosely here because it belongs to the Flask layer).
+    ask_early: Any = None
+
+
+def get_state(app: Flask | None = None) -> SocialAuthState:
+    """The extension's state for ``app`` (default: the current app)."""
+    target = app if app is not None else current_app
+    try:
+        state: SocialAuthState = target.extensions[EXTENSION_KEY]
+    except KeyError:
+        raise RuntimeError("SocialAuth.init_app(app) was not called for this app") from None
+    return state
