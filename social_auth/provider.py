@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import json
-import os
 import re
 import secrets
 import threading
@@ -24,8 +22,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
-from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode, urljoin, urlsplit
-from urllib.request import getproxies
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urljoin, urlsplit
 
 from authlib.oauth1 import ClientAuth
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
@@ -33,19 +30,11 @@ from authlib.oidc.core.util import create_half_hash
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
-from urllib3 import (
-    BaseHTTPResponse,
-    HTTPConnectionPool,
-    ProxyManager,
-    Timeout,
-    connection_from_url,
-    make_headers,
-)
-from urllib3.exceptions import HTTPError, LocationValueError, NewConnectionError
+from urllib3.exceptions import HTTPError, NewConnectionError
 from urllib3.exceptions import TimeoutError as HTTPTimeoutError
-from urllib3.util import parse_url
 
 from .errors import ConfigError, ProviderError
+from .transport import MAX_ANSWER_BYTES, Answer, AnswerTooLarge, Transport
 
 Protocol = Literal["oauth1", "oauth2", "oidc", "local"]
 EmailVerification = Literal["claim", "api_field", "never"]
@@ -76,8 +65,6 @@ MAX_ID_TOKEN_BYTES = 64 * 1024
 MAX_KNOWN_HEADERS = 32
 #: Longer avatar and profile URLs from a provider are dropped.
 MAX_URL_LENGTH = 2048
-#: Connections kept open per provider host (a threaded server makes several calls at once).
-POOL_SIZE = 10
 USER_AGENT = "flask-social-auth"
 TOKEN_REQUEST_FAILED = "could not be reached or refused the token request"
 #: How a client may authenticate at the token endpoint (RFC 6749 §2.3.1; OIDC Core §9).
@@ -126,98 +113,6 @@ class AuthorizationRequest:
     url: str
     state: str
     extra: Mapping[str, str] = field(default_factory=dict)
-
-
-class Transport:
-    """One provider instance's HTTP: a urllib3 connection pool per host (keep-alive, TLS
-    verified), reached directly or through the proxy the environment names for that host.
-
-    The environment (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, ``NO_PROXY``, and the CA
-    bundle sites set for ``requests`` in ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE``) is read
-    once and the route to each host chosen once, so a call does no environment lookups (most of
-    what ``requests`` costs per call). There is no cookie jar: nothing one visitor's sign-in
-    receives is ever sent on another's. Calls are never retried (a retry could spend an
-    authorization code twice) and redirects are never followed (a 307 would replay a token
-    request, client credentials included, to wherever it points).
-    """
-
-    def __init__(self, timeout: float) -> None:
-        self.timeout = Timeout(connect=timeout, read=timeout)
-        self._proxies = getproxies()
-        self._tls: dict[str, Any] = {}
-        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-        if bundle:
-            self._tls["ca_cert_dir" if os.path.isdir(bundle) else "ca_certs"] = bundle
-        self._routes: dict[tuple[str, str], HTTPConnectionPool | ProxyManager] = {}
-        self._proxy_managers: dict[str, ProxyManager] = {}
-        self._lock = threading.Lock()
-
-    def request(
-        self, method: str, url: str, body: bytes | None, headers: Mapping[str, str]
-    ) -> BaseHTTPResponse:
-        """One call with its answer read; urllib3's ``HTTPError`` when the network fails."""
-        scheme, netloc, path, query, _ = urlsplit(url)
-        route = self._routes.get((scheme, netloc)) or self._route(url)
-        if isinstance(route, ProxyManager):
-            target = url  # the manager tunnels (https) or forwards the absolute URL (http)
-        else:
-            target = f"{path or '/'}?{query}" if query else path or "/"
-        return route.urlopen(
-            method,
-            target,
-            body=body,
-            headers=headers,
-            timeout=self.timeout,
-            retries=False,
-            redirect=False,
-        )
-
-    def _route(self, url: str) -> HTTPConnectionPool | ProxyManager:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise LocationValueError(f"not an http(s) URL: {url!r}")
-        with self._lock:
-            route = self._routes.get((parts.scheme, parts.netloc))
-            if route is None:
-                proxy = self._proxies.get(parts.scheme) or self._proxies.get("all")
-                no_proxy = self._proxies.get("no", "")
-                if proxy and not _bypasses_proxy(parts.netloc, parts.hostname, no_proxy):
-                    route = self._proxy_manager(proxy)
-                else:
-                    tls = self._tls if parts.scheme == "https" else {}
-                    route = connection_from_url(url, maxsize=POOL_SIZE, **tls)
-                self._routes[(parts.scheme, parts.netloc)] = route
-            return route
-
-    def _proxy_manager(self, proxy: str) -> ProxyManager:
-        manager = self._proxy_managers.get(proxy)
-        if manager is None:
-            url = proxy if "://" in proxy else f"http://{proxy}"  # as requests reads "host:port"
-            auth = parse_url(url).auth
-            headers = make_headers(proxy_basic_auth=unquote(auth)) if auth else None
-            manager = ProxyManager(url, proxy_headers=headers, maxsize=POOL_SIZE, **self._tls)
-            self._proxy_managers[proxy] = manager
-        return manager
-
-
-def _bypasses_proxy(netloc: str, host: str, no_proxy: str) -> bool:
-    """Whether ``NO_PROXY`` names the host, read as ``requests`` and curl read it: ``*``, names
-    matching themselves and their subdomains (a leading dot is optional), ``host:port``, and
-    IP networks in CIDR notation."""
-    netloc, host = netloc.rpartition("@")[2].lower(), host.lower()
-    for entry in no_proxy.lower().split(","):
-        name = entry.strip().lstrip(".")
-        if name == "*":
-            return True
-        if "/" in name:
-            try:
-                if ipaddress.ip_address(host) in ipaddress.ip_network(name, strict=False):
-                    return True
-            except ValueError:
-                pass
-        elif name and any(n == name or n.endswith(f".{name}") for n in (host, netloc)):
-            return True
-    return False
 
 
 class Api:
@@ -356,7 +251,8 @@ class Provider:
 
     @property
     def timeout(self) -> float:
-        """Seconds for connecting and for each read; one provider hanging never hangs a worker."""
+        """Seconds one whole call may take (connect, send, headers, body): a provider hanging
+        or trickling never holds a worker longer."""
         return float(self.settings.get("timeout", DEFAULT_TIMEOUT))
 
     def endpoint(self, name: str) -> str:
@@ -385,12 +281,19 @@ class Provider:
         body: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         failure: str = "",
-    ) -> BaseHTTPResponse:
-        """One call to the provider with our timeout; network failures and 5xx raise, saying
-        ``failure`` if given (else "could not be reached" or "failed (HTTP n)")."""
+    ) -> Answer:
+        """One call to the provider within its deadline, the answer read whole (up to
+        ``MAX_ANSWER_BYTES``); network failures and 5xx raise, saying ``failure`` if given
+        (else "could not be reached" or "failed (HTTP n)")."""
         sent = {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})}
         try:
             response = self.http.request(method, url, body, sent)
+        except AnswerTooLarge as exc:
+            raise self.error(f"answered with more than {MAX_ANSWER_BYTES // 1024} KiB") from exc
+        except ValueError as exc:
+            # http.client refuses a header or URL with control characters in it: an access
+            # token or endpoint the provider sent us with a newline, say.
+            raise self.error("sent a token or address that cannot be used") from exc
         except (HTTPError, OSError) as exc:
             self._failed_at = time.monotonic()
             # A refused connection is a NewConnectionError, which urllib3 derives from its
@@ -404,7 +307,7 @@ class Provider:
         self._failed_at = None
         return response
 
-    def json_of(self, response: BaseHTTPResponse) -> Any:
+    def json_of(self, response: Answer) -> Any:
         """The JSON body of a successful answer; HTML, errors and malformed JSON raise."""
         if response.status >= 400:
             raise self.error(f"refused the request (HTTP {response.status})")
@@ -413,7 +316,7 @@ class Provider:
         if "json" not in response.headers.get("Content-Type", ""):
             raise self.error("answered with something other than JSON")
         try:
-            return json.loads(response.data)
+            return decode_json(response.data)
         except ValueError as exc:
             raise self.error("answered with malformed JSON") from exc
 
@@ -540,7 +443,7 @@ class Provider:
         if not valid:
             raise self.error("returned an ID token whose signature does not verify")
         try:
-            claims = _json_decode(payload.decode())
+            claims = decode_json(payload.decode())
         except ValueError as exc:
             raise self.error("returned a malformed ID token") from exc
         if not isinstance(claims, dict):
@@ -560,7 +463,7 @@ class Provider:
         once, and kept with the header until the keys change, so a token only costs its
         signature. Any other header gives None: joserfc checks each such token in full."""
         try:
-            header = _json_decode(_b64url(header_segment).decode())
+            header = decode_json(_b64url(header_segment).decode())
         except ValueError as exc:
             raise self.error("returned a malformed ID token") from exc
         if not isinstance(header, dict) or not isinstance(header.get("alg"), str):
@@ -732,7 +635,7 @@ class Provider:
             failure=TOKEN_REQUEST_FAILED,
         )
         try:
-            token = json.loads(response.data)
+            token = decode_json(response.data)
         except ValueError:
             token = None
         # GitHub answers a refusal with HTTP 200 and an error; others with 400 or 401.
@@ -769,7 +672,7 @@ class Provider:
                 raise ValueError(f"HTTP {response.status}")
             text = response.data.decode().strip()
             token = (
-                json.loads(text)
+                decode_json(text)
                 if text.startswith("{")
                 else dict(parse_qsl(text, keep_blank_values=True, strict_parsing=True))
             )
@@ -808,6 +711,16 @@ _COMPACT_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345
 _TO_STANDARD_B64 = bytes.maketrans(b"-_", b"+/")
 #: JSON text to a value; what ``json.loads`` does for a str, without its checks per call.
 _json_decode = json.JSONDecoder().decode
+
+
+def decode_json(text: str | bytes) -> Any:
+    """A provider's JSON (an answer, an ID token's header or payload); malformed text raises
+    ValueError, and so does JSON nested past the parser's recursion limit (a thousand ``[``
+    make the C parser raise RecursionError, which nothing above would catch)."""
+    try:
+        return _json_decode(text) if isinstance(text, str) else json.loads(text)
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deeply") from exc
 
 
 def _b64url(segment: bytes) -> bytes:
