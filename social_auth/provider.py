@@ -32,6 +32,8 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from urllib3.exceptions import HTTPError, NewConnectionError
 from urllib3.exceptions import TimeoutError as HTTPTimeoutError
+from werkzeug.datastructures import ResponseCacheControl
+from werkzeug.http import parse_cache_control_header
 
 from .errors import ConfigError, ProviderError
 from .transport import MAX_ANSWER_BYTES, Answer, AnswerTooLarge, Transport
@@ -57,6 +59,13 @@ DEFAULT_TIMEOUT = 5.0
 LEEWAY = 60
 #: An unknown ``kid`` refetches the JWKS at most once per this many seconds.
 JWKS_REFETCH_INTERVAL = 60.0
+#: Seconds a fetched JWKS is kept: its ``Cache-Control: max-age`` (less its ``Age``), or the
+#: default when it names none; never less than the floor (``no-store`` or ``max-age=0`` would
+#: otherwise mean a fetch per sign-in), never more than the cap (a year's max-age would keep a
+#: withdrawn key verifying all that time).
+JWKS_MAX_AGE_DEFAULT = 3600.0
+JWKS_MAX_AGE_FLOOR = 60.0
+JWKS_MAX_AGE_CAP = 86400.0
 #: How long (seconds) a provider that failed to answer is shown as unavailable in the block.
 UNAVAILABLE_FOR = 60.0
 #: Larger ID tokens are refused before parsing (real ones are 1-8 KiB, even with many claims).
@@ -187,6 +196,12 @@ class Provider:
     legacy_issuers: ClassVar[tuple[str, ...]] = ()
     #: OIDC: the algorithms an ID token may use.
     id_token_algorithms: ClassVar[tuple[str, ...]] = ASYMMETRIC_ALGORITHMS
+    #: OIDC: how long the issuer's keys are kept, and how often an unknown ``kid`` may
+    #: refetch them (seconds; the ``JWKS_*`` constants).
+    jwks_max_age_default: ClassVar[float] = JWKS_MAX_AGE_DEFAULT
+    jwks_max_age_floor: ClassVar[float] = JWKS_MAX_AGE_FLOOR
+    jwks_max_age_cap: ClassVar[float] = JWKS_MAX_AGE_CAP
+    jwks_refetch_interval: ClassVar[float] = JWKS_REFETCH_INTERVAL
 
     def __init__(self, instance_name: str, settings: Mapping[str, Any]) -> None:
         self.instance_name = instance_name
@@ -197,7 +212,8 @@ class Provider:
         self._http: Transport | None = None
         self._metadata: dict[str, Any] | None = None
         self._keys: KeySet | None = None
-        self._keys_refetched_at = -JWKS_REFETCH_INTERVAL
+        self._keys_expire_at = 0.0  # time.monotonic()
+        self._keys_refetched_at = -self.jwks_refetch_interval
         self._registry: jws.JWSRegistry | None = None
         #: A JOSE header segment seen before -> its alg, joserfc's algorithm and the key.
         self._verifiers: dict[bytes, tuple[str, Any, Any]] = {}
@@ -289,7 +305,7 @@ class Provider:
         try:
             response = self.http.request(method, url, body, sent)
         except AnswerTooLarge as exc:
-            raise self.error(f"answered with more than {MAX_ANSWER_BYTES // 1024} KiB") from exc
+            raise self.error(f"answered with more than {MAX_ANSWER_BYTES / 2**20:g} MiB") from exc
         except ValueError as exc:
             # http.client refuses a header or URL with control characters in it: an access
             # token or endpoint the provider sent us with a newline, say.
@@ -385,28 +401,48 @@ class Provider:
         return self.oidc_endpoint("userinfo_endpoint", "userinfo_endpoint")
 
     def key_set(self, kid: str | None) -> KeySet:
-        """The issuer's keys, imported once; an unknown ``kid`` refetches them, rate-limited, so
-        a key rotation is picked up while a flood of made-up kids costs one fetch a minute."""
+        """The issuer's keys, kept as long as their ``Cache-Control`` says (``jwks_lifetime``),
+        so a key the issuer withdrew stops verifying once that time is up; an unknown ``kid``
+        refetches them sooner, rate-limited, so a key rotation is picked up at once while a
+        flood of made-up kids costs one fetch a minute. A failed refetch fails the sign-in:
+        expired keys are never used."""
         with self._lock:
-            if self._keys is not None:
-                if kid is None or any(k.kid == kid for k in self._keys):
-                    return self._keys
-                now = time.monotonic()
-                if now - self._keys_refetched_at < JWKS_REFETCH_INTERVAL:
-                    return self._keys  # the token's kid stays unknown and it is refused
+            keys, now = self._keys, time.monotonic()
+            if keys is not None and now < self._keys_expire_at:
+                if kid is None or any(k.kid == kid for k in keys):
+                    return keys
+                if now - self._keys_refetched_at < self.jwks_refetch_interval:
+                    return keys  # the token's kid stays unknown and it is refused
                 self._keys_refetched_at = now
         jwks_uri = str(self.metadata().get("jwks_uri") or "")
         if not jwks_uri:
             raise self.error("publishes no signing keys")
-        document = self.json_of(self.request("GET", jwks_uri))
+        answer = self.request("GET", jwks_uri)
+        document = self.json_of(answer)
         try:
             keys = KeySet.import_key_set(document)
         except (JoseError, ValueError, TypeError, KeyError) as exc:
             raise self.error("published malformed signing keys") from exc
+        lifetime = self.jwks_lifetime(answer.headers)
         with self._lock:
             self._keys = keys
+            self._keys_expire_at = time.monotonic() + lifetime
             self._verifiers = {}
         return keys
+
+    def jwks_lifetime(self, headers: Mapping[str, str]) -> float:
+        """Seconds a key set stays fresh (RFC 9111 §4.2): ``max-age`` less ``Age``, nothing for
+        ``no-store`` or ``no-cache``, ``jwks_max_age_default`` without either; always within
+        ``jwks_max_age_floor`` and ``jwks_max_age_cap``."""
+        control = parse_cache_control_header(headers.get("Cache-Control"), cls=ResponseCacheControl)
+        if control.no_store or control.no_cache:
+            fresh = 0.0
+        elif control.max_age is None:
+            fresh = self.jwks_max_age_default
+        else:
+            age = headers.get("Age", "")  # a cache on the way held it this long already
+            fresh = control.max_age - (int(age) if _SECONDS.fullmatch(age) else 0)
+        return min(max(fresh, self.jwks_max_age_floor), self.jwks_max_age_cap)
 
     def allowed_algorithms(self) -> tuple[str, ...]:
         """The adapter's list, narrowed by the ``id_token_algorithms`` setting; whatever is
@@ -430,7 +466,10 @@ class Provider:
         except ValueError as exc:  # UnicodeEncodeError included
             raise self.error("returned a malformed ID token") from exc
         try:
-            verifier = self._verifiers.get(header_segment) or self._verifier_for(header_segment)
+            # Headers seen before keep their key only while the key set is fresh.
+            fresh = time.monotonic() < self._keys_expire_at
+            known = self._verifiers.get(header_segment) if fresh else None
+            verifier = known or self._verifier_for(header_segment)
             if verifier is None:
                 alg, valid, payload = self._verify_fully(raw)
             else:
@@ -702,6 +741,8 @@ def web_url(value: Any) -> str | None:
     return value
 
 
+#: An ``Age`` header worth reading (RFC 9111 §5.1: digits; longer ones are nonsense).
+_SECONDS = re.compile(r"[0-9]{1,10}")
 #: What a JSON number is once parsed.
 _NUMBER = (int, float)
 #: Header parameters a token may carry and still skip joserfc's per-token header checks.

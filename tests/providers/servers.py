@@ -2,7 +2,8 @@
 
 ``FakeProvider`` is an OAuth 2.0 / OpenID Connect authorization server that checks what a
 client must send (client authentication, redirect_uri, PKCE S256) and can be told to fail in
-the ways real providers fail (``faults``).
+the ways real providers fail (``faults``). ``Trickle`` is a bare socket server that sends one
+fixed answer a byte at a time, status line and headers included (what no WSGI server can do).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import base64
 import hashlib
 import json
 import secrets
+import socket
+import socketserver
 import ssl
 import threading
 import time
@@ -29,6 +32,10 @@ from werkzeug.serving import make_server
 
 PAYLOADS = Path(__file__).parent / "payloads"
 CALLBACK_BASE = "https://blog.example/auth/callback/"
+#: The ``huge`` fault's answer: 64 MiB, streamed without a Content-Length.
+HUGE_BYTES = 64 * 1024 * 1024
+#: The ``nested`` fault's answer: a JSON text 100,000 arrays deep (valid JSON had it been closed).
+NESTED_JSON = "[" * 100_000
 
 
 def payload(name: str) -> Any:
@@ -96,7 +103,7 @@ class FakeProvider:
     #: "deny" answers the authorize request with error=access_denied.
     decision: str = "approve"
     #: stage ("token", "api") -> "500" | "html" | "malformed" | "slow" | "no_token" | "error"
-    #: | "redirect".
+    #: | "redirect" | "nested" | "huge".
     faults: dict[str, str] = field(default_factory=dict)
     token_extra: dict[str, Any] = field(default_factory=dict)
     #: An ID token to hand out instead of a fresh one (a replayed token).
@@ -115,6 +122,10 @@ class FakeProvider:
     set_cookie: str | None = None
     #: TLS for the server (``https://`` URLs); None serves plain HTTP.
     ssl_context: ssl.SSLContext | None = None
+    #: Headers the JWKS answer carries (``Cache-Control``, ``Age``).
+    jwks_headers: dict[str, str] = field(default_factory=dict)
+    #: How much of a ``huge`` answer the client took before it hung up.
+    huge_bytes_sent: int = 0
 
     def app(self) -> Flask:
         app = Flask(__name__)
@@ -165,7 +176,9 @@ class FakeProvider:
         self.jwks_fetches += 1
         if self.faults.get("jwks"):
             return self.fail(self.faults["jwks"])
-        return jsonify(KeySet(list(self.keys)).as_dict(private=False))
+        response = jsonify(KeySet(list(self.keys)).as_dict(private=False))
+        response.headers.update(self.jwks_headers)
+        return response
 
     def authorize(self) -> Response:
         args = request.args.to_dict()
@@ -282,7 +295,20 @@ class FakeProvider:
         if fault == "error":
             # GitHub answers token errors with HTTP 200 and an error key.
             return jsonify(error="bad_verification_code", error_description="The code is wrong")
+        if fault == "nested":
+            return Response(NESTED_JSON, mimetype="application/json")
+        if fault == "huge":
+            return Response(self.huge_answer(), mimetype="application/json")
         raise AssertionError(fault)
+
+    def huge_answer(self) -> Iterator[bytes]:
+        """A token response with a 64 MiB access token, counting what was taken."""
+        block = b"a" * (64 * 1024)
+        yield b'{"token_type": "bearer", "access_token": "'
+        for _ in range(HUGE_BYTES // len(block)):
+            yield block
+            self.huge_bytes_sent += len(block)  # the previous block was written
+        yield b'"}'
 
     # -- ID tokens ------------------------------------------------------------------------
 
@@ -307,3 +333,58 @@ class FakeProvider:
         if self.id_token_hook:
             self.id_token_hook(header, claims)
         return jwt.encode(header, claims, signer, algorithms=[header["alg"]])
+
+
+def http_answer(body: bytes, content_type: str = "application/json") -> bytes:
+    """A complete HTTP/1.1 answer with ``body``, as bytes on the wire."""
+    head = f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}"
+    return f"{head}\r\n\r\n".encode() + body
+
+
+@dataclass
+class Trickle:
+    """A bare HTTP server answering every request with ``answer``: its first ``fast`` bytes at
+    once, then one byte every ``delay`` seconds (``fast=0`` trickles the status line and
+    headers too). ``requests`` counts the requests it read."""
+
+    answer: bytes
+    fast: int = 0
+    delay: float = 0.25
+    requests: int = 0
+
+    @contextmanager
+    def running(self) -> Iterator[str]:
+        stopped = threading.Event()
+        trickle = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                sock: socket.socket = self.request
+                received = b""
+                while b"\r\n\r\n" not in received:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        return
+                    received += chunk
+                trickle.requests += 1
+                try:
+                    sock.sendall(trickle.answer[: trickle.fast])
+                    for i in range(trickle.fast, len(trickle.answer)):
+                        if stopped.wait(trickle.delay):
+                            return
+                        sock.sendall(trickle.answer[i : i + 1])
+                except OSError:
+                    return  # the client gave up
+
+        server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        server.block_on_close = False
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}"
+        finally:
+            stopped.set()
+            server.shutdown()
+            server.server_close()
+            thread.join()
