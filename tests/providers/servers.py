@@ -345,12 +345,14 @@ def http_answer(body: bytes, content_type: str = "application/json") -> bytes:
 class Trickle:
     """A bare HTTP server answering every request with ``answer``: its first ``fast`` bytes at
     once, then one byte every ``delay`` seconds (``fast=0`` trickles the status line and
-    headers too). ``requests`` counts the requests it read."""
+    headers too). ``requests`` counts the requests it read, ``answered`` the answers it got out
+    whole before the client hung up."""
 
     answer: bytes
     fast: int = 0
     delay: float = 0.25
     requests: int = 0
+    answered: int = 0
 
     @contextmanager
     def running(self) -> Iterator[str]:
@@ -375,6 +377,7 @@ class Trickle:
                         sock.sendall(trickle.answer[i : i + 1])
                 except OSError:
                     return  # the client gave up
+                trickle.answered += 1
 
         server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = True

@@ -101,7 +101,7 @@ def test_a_token_answer_trickled_over_30_s_is_a_504_page_not_a_late_sign_in(
         app = github_app(tmp_path, github, timeout=1, access_token_url=f"{url}/token")
         client, answered = sign_in(app, "github")
     assert_failure_page(app, client, answered, 504, "GitHub did not answer in time.")
-    assert slow.requests == 1
+    assert (slow.requests, slow.answered) == (1, 0), "cut off at the deadline, not read to its end"
 
 
 # -- a size cap on every answer ---------------------------------------------------------------
