@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import secrets
 import socket
 import socketserver
@@ -343,14 +344,19 @@ def http_answer(body: bytes, content_type: str = "application/json") -> bytes:
 
 @dataclass
 class Trickle:
-    """A bare HTTP server answering every request with ``answer``: its first ``fast`` bytes at
-    once, then one byte every ``delay`` seconds (``fast=0`` trickles the status line and
-    headers too). ``requests`` counts the requests it read, ``answered`` the answers it got out
-    whole before the client hung up."""
+    """A bare HTTP/1.1 server answering every request with ``answer``: its first ``fast`` bytes
+    at once, then one byte every ``delay`` seconds (``fast=0`` trickles the status line and
+    headers too). Connections are kept alive unless ``hang_up``; ``slow`` names the requests
+    (1, 2, … in arrival order) that trickle, the others get the answer at once."""
 
     answer: bytes
     fast: int = 0
     delay: float = 0.25
+    slow: frozenset[int] | None = None  # None: every request
+    hang_up: bool = False
+    ssl_context: ssl.SSLContext | None = None
+    #: Connections accepted, requests read, answers got out whole before the client hung up.
+    connections: int = 0
     requests: int = 0
     answered: int = 0
 
@@ -361,23 +367,32 @@ class Trickle:
 
         class Handler(socketserver.BaseRequestHandler):
             def handle(self) -> None:
+                trickle.connections += 1
                 sock: socket.socket = self.request
-                received = b""
-                while b"\r\n\r\n" not in received:
-                    chunk = sock.recv(65536)
-                    if not chunk:
-                        return
-                    received += chunk
-                trickle.requests += 1
                 try:
-                    sock.sendall(trickle.answer[: trickle.fast])
-                    for i in range(trickle.fast, len(trickle.answer)):
+                    if trickle.ssl_context:
+                        sock = trickle.ssl_context.wrap_socket(sock, server_side=True)
+                    self.answer(sock)
+                except (OSError, EOFError):
+                    pass  # the client hung up
+                finally:
+                    sock.close()
+
+            def answer(self, sock: socket.socket) -> None:
+                pending = b""
+                while not stopped.is_set():
+                    pending = read_request(sock, pending)
+                    trickle.requests += 1
+                    slow = trickle.slow is None or trickle.requests in trickle.slow
+                    fast = trickle.fast if slow else len(trickle.answer)
+                    sock.sendall(trickle.answer[:fast])
+                    for i in range(fast, len(trickle.answer)):
                         if stopped.wait(trickle.delay):
                             return
                         sock.sendall(trickle.answer[i : i + 1])
-                except OSError:
-                    return  # the client gave up
-                trickle.answered += 1
+                    trickle.answered += 1
+                    if trickle.hang_up:
+                        return
 
         server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = True
@@ -385,9 +400,29 @@ class Trickle:
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         try:
-            yield f"http://127.0.0.1:{server.server_address[1]}"
+            scheme = "https" if self.ssl_context else "http"
+            yield f"{scheme}://127.0.0.1:{server.server_address[1]}"
         finally:
             stopped.set()
             server.shutdown()
             server.server_close()
             thread.join()
+
+
+def read_request(sock: socket.socket, pending: bytes) -> bytes:
+    """Read one request (head and Content-Length body) off ``sock``; what follows it."""
+    while b"\r\n\r\n" not in pending:
+        pending += receive(sock)
+    head, _, pending = pending.partition(b"\r\n\r\n")
+    length = re.search(rb"(?im)^content-length:[ \t]*([0-9]+)", head)
+    need = int(length[1]) if length else 0
+    while len(pending) < need:
+        pending += receive(sock)
+    return pending[need:]
+
+
+def receive(sock: socket.socket) -> bytes:
+    chunk = sock.recv(65536)
+    if not chunk:
+        raise EOFError("the client hung up")
+    return chunk

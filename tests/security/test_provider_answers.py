@@ -146,7 +146,7 @@ def test_an_access_token_that_cannot_go_into_a_header_is_a_502_page(tmp_path, gi
 
 def test_a_token_answer_cut_short_of_its_content_length_is_a_502_page(tmp_path, github):
     whole = http_answer(b'{"access_token": "cut-short", "token_type": "bearer"}')
-    cut = Trickle(whole[:-10], fast=len(whole), delay=0)  # then the server hangs up
+    cut = Trickle(whole[:-10], fast=len(whole), hang_up=True)
     with cut.running() as url:
         app = github_app(tmp_path, github, access_token_url=f"{url}/token")
         client, answered = sign_in(app, "github")
