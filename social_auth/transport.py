@@ -19,7 +19,9 @@ import contextlib
 import heapq
 import ipaddress
 import itertools
+import math
 import os
+import re
 import socket
 import threading
 import time
@@ -46,8 +48,12 @@ from urllib3.util import parse_url
 MAX_ANSWER_BYTES = 1024 * 1024
 #: Connections kept open per provider host (a threaded server makes several calls at once).
 POOL_SIZE = 10
+#: How late past its deadline a call may be cut (the watchdog's wakes are batched by this).
+_SLACK = 0.01
 #: How much of an answer one read asks for.
 _CHUNK = 64 * 1024
+#: A Content-Length worth believing (a list of them, or a sign, is read in chunks instead).
+_LENGTH = re.compile(r"[0-9]{1,12}")
 
 
 class DeadlinePassed(HTTPTimeoutError):
@@ -93,10 +99,11 @@ _calls = _Calls()
 class _Watchdog:
     """Shuts down the socket of each call that outlives its deadline.
 
-    Calls are kept in a heap by deadline; finished ones are dropped lazily when they reach its
-    top, so finishing a call does not wake the thread. Who may touch a connection is decided
-    under one lock: a connection belongs to the call that last sent on it (``attach``), and the
-    watchdog only shuts it down while it still does, never once it serves another call."""
+    Calls wait in a heap by deadline; finished ones leave it when the next call starts, so
+    neither starting nor finishing a call wakes the thread: it sleeps until the earliest
+    deadline in the heap is ``_SLACK`` past, then deals with every call due by then. Who may
+    touch a connection is decided under one lock: a connection belongs to the call that last
+    sent on it (``attach``), and the watchdog only shuts it down while it still does."""
 
     def __init__(self) -> None:
         self._reset()
@@ -107,16 +114,20 @@ class _Watchdog:
         self._due: list[tuple[float, int, _Call]] = []
         self._order = itertools.count()  # ties: no comparing _Call objects
         self._thread: threading.Thread | None = None
+        self._wakes_at = math.inf
 
     def arm(self, call: _Call) -> None:
         with self._lock:
-            heapq.heappush(self._due, (call.deadline, next(self._order), call))
+            due = self._due
+            while due and due[0][2].done:  # keeps the heap to about the calls in flight
+                heapq.heappop(due)
+            heapq.heappush(due, (call.deadline, next(self._order), call))
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="social-auth-deadlines", daemon=True
                 )
                 self._thread.start()
-            elif self._due[0][2] is call:  # sooner than what the thread sleeps towards
+            elif call.deadline + _SLACK < self._wakes_at:  # idle, or sleeping past this one
                 self._wake.notify()
 
     def attach(self, conn: _WatchedConnection) -> None:
@@ -143,17 +154,17 @@ class _Watchdog:
     def _run(self) -> None:
         with self._lock:
             while True:
-                if not self._due:
+                now = time.monotonic()
+                while self._due and self._due[0][0] <= now:
+                    call = heapq.heappop(self._due)[2]
+                    if not call.done:
+                        self._expire(call)
+                if self._due:
+                    self._wakes_at = self._due[0][0] + _SLACK
+                    self._wake.wait(self._wakes_at - now)
+                else:
+                    self._wakes_at = math.inf
                     self._wake.wait()
-                    continue
-                deadline, _, call = self._due[0]
-                if not call.done:
-                    delay = deadline - time.monotonic()
-                    if delay > 0:
-                        self._wake.wait(delay)
-                        continue
-                    self._expire(call)
-                heapq.heappop(self._due)
 
     def _expire(self, call: _Call) -> None:
         call.expired = True
@@ -277,6 +288,17 @@ class Transport:
         return Answer(response.status, response.headers, data)
 
     def _read(self, response: BaseHTTPResponse) -> bytes:
+        headers = response.headers
+        declared = headers.get("Content-Length", "")
+        # ``in``, not ``get``: a header dict's ``get`` of a missing name raises and catches.
+        if _LENGTH.fullmatch(declared) and "Content-Encoding" not in headers:
+            # The usual answer: its length known and nothing to decompress. One read takes
+            # exactly that many bytes (as ``preload_content`` does); a chunk loop costs more.
+            if int(declared) > self.max_answer_bytes:
+                raise AnswerTooLarge(f"a Content-Length over {self.max_answer_bytes} bytes")
+            return response.read()
+        # Chunked, read to the close, or compressed (``read(amt)`` decompresses no further
+        # than asked): in chunks, stopping as soon as the cap is passed.
         chunks = []
         size = 0
         while chunk := response.read(_CHUNK):
