@@ -7,10 +7,18 @@ the connect plus *each* read). A deadline for the whole call (connect, send, sta
 headers and body) needs something that interrupts a blocking read from outside: one watchdog
 thread per process keeps the deadlines of the calls in flight and, when one passes, shuts the
 socket of that call's connection down. The blocked read then returns at once and the call fails
-with ``DeadlinePassed``. The watchdog reaches the connection through urllib3's extension point
-for it (``HTTPConnectionPool.ConnectionCls``, and ``pool_classes_by_scheme`` for the pools a
-``ProxyManager`` makes); a call costs it a heap push and three uncontended lock acquisitions.
-Answers are read in chunks and refused as soon as they pass ``MAX_ANSWER_BYTES``.
+with ``DeadlinePassed``. ``HTTPResponse.shutdown()`` (urllib3 2.3+) would do for the body, but
+there is no response yet while a provider trickles its status line and headers; so the watchdog
+reaches the connection itself, through urllib3's extension point for it
+(``HTTPConnectionPool.ConnectionCls``, and ``pool_classes_by_scheme`` for the pools a
+``ProxyManager`` makes), and shuts down its ``sock`` (http.client's socket attribute, the one
+urllib3 itself uses). A call costs the watchdog a heap push and three uncontended locks, about
+1.5 µs. The connect needs no watchdog: it comes first and its own timeout is the whole budget
+(name resolution is the system resolver's, bounded by its own timeouts).
+
+Answers are refused as soon as they pass ``MAX_ANSWER_BYTES``: a declared Content-Length over
+it before any of the body is read, other answers (chunked, read to the close, compressed) as
+the chunks that pass it arrive.
 """
 
 from __future__ import annotations
@@ -229,11 +237,10 @@ class Transport:
     request, client credentials included, to wherever it points).
     """
 
-    def __init__(self, timeout: float, max_answer_bytes: int = MAX_ANSWER_BYTES) -> None:
+    def __init__(self, timeout: float) -> None:
         #: Seconds the whole call may take; each socket operation is bounded by it too, so a
         #: connect (before there is a socket to shut down) never outlasts it.
         self.deadline = timeout
-        self.max_answer_bytes = max_answer_bytes
         self.timeout = Timeout(connect=timeout, read=timeout)
         self._proxies = getproxies()
         self._tls: dict[str, Any] = {}
@@ -294,8 +301,8 @@ class Transport:
         if _LENGTH.fullmatch(declared) and "Content-Encoding" not in headers:
             # The usual answer: its length known and nothing to decompress. One read takes
             # exactly that many bytes (as ``preload_content`` does); a chunk loop costs more.
-            if int(declared) > self.max_answer_bytes:
-                raise AnswerTooLarge(f"a Content-Length over {self.max_answer_bytes} bytes")
+            if int(declared) > MAX_ANSWER_BYTES:
+                raise AnswerTooLarge(f"a Content-Length over {MAX_ANSWER_BYTES} bytes")
             return response.read()
         # Chunked, read to the close, or compressed (``read(amt)`` decompresses no further
         # than asked): in chunks, stopping as soon as the cap is passed.
@@ -303,8 +310,8 @@ class Transport:
         size = 0
         while chunk := response.read(_CHUNK):
             size += len(chunk)
-            if size > self.max_answer_bytes:
-                raise AnswerTooLarge(f"more than {self.max_answer_bytes} bytes")
+            if size > MAX_ANSWER_BYTES:
+                raise AnswerTooLarge(f"more than {MAX_ANSWER_BYTES} bytes")
             chunks.append(chunk)
         return b"".join(chunks)
 
