@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 import secrets
 import threading
@@ -212,7 +213,9 @@ class Provider:
         self._http: Transport | None = None
         self._metadata: dict[str, Any] | None = None
         self._keys: KeySet | None = None
-        self._keys_expire_at = 0.0  # time.monotonic()
+        # When the keys go stale (``time.monotonic()``); each fetch sets it. Until the first
+        # there are no keys to expire.
+        self._keys_expire_at = math.inf
         self._keys_refetched_at = -self.jwks_refetch_interval
         self._registry: jws.JWSRegistry | None = None
         #: A JOSE header segment seen before -> its alg, joserfc's algorithm and the key.
