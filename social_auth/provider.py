@@ -14,17 +14,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import json
-import os
+import math
+import re
 import secrets
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
-from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode, urljoin, urlsplit
-from urllib.request import getproxies
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urljoin
 
 from authlib.oauth1 import ClientAuth
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
@@ -32,23 +31,17 @@ from authlib.oidc.core.util import create_half_hash
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
-from urllib3 import (
-    BaseHTTPResponse,
-    HTTPConnectionPool,
-    ProxyManager,
-    Timeout,
-    connection_from_url,
-    make_headers,
-)
-from urllib3.exceptions import HTTPError, LocationValueError, NewConnectionError
+from urllib3.exceptions import HTTPError, NewConnectionError
 from urllib3.exceptions import TimeoutError as HTTPTimeoutError
-from urllib3.util import parse_url
+from werkzeug.datastructures import ResponseCacheControl
+from werkzeug.http import parse_cache_control_header
 
 from .errors import ConfigError, ProviderError
 from .profile import Capabilities as Capabilities
 from .profile import EmailVerification as EmailVerification
 from .profile import Profile as Profile
 from .profile import web_url as web_url
+from .transport import MAX_ANSWER_BYTES, Answer, AnswerTooLarge, Transport
 
 Protocol = Literal["oauth1", "oauth2", "oidc", "local"]
 
@@ -70,14 +63,19 @@ DEFAULT_TIMEOUT = 5.0
 LEEWAY = 60
 #: An unknown ``kid`` refetches the JWKS at most once per this many seconds.
 JWKS_REFETCH_INTERVAL = 60.0
+#: Seconds a fetched JWKS is kept: its ``Cache-Control: max-age`` (less its ``Age``), or the
+#: default when it names none; never less than the floor (``no-store`` or ``max-age=0`` would
+#: otherwise mean a fetch per sign-in), never more than the cap (a year's max-age would keep a
+#: withdrawn key verifying all that time).
+JWKS_MAX_AGE_DEFAULT = 3600.0
+JWKS_MAX_AGE_FLOOR = 60.0
+JWKS_MAX_AGE_CAP = 86400.0
 #: How long (seconds) a provider that failed to answer is shown as unavailable in the block.
 UNAVAILABLE_FOR = 60.0
 #: Larger ID tokens are refused before parsing (real ones are 1-8 KiB, even with many claims).
 MAX_ID_TOKEN_BYTES = 64 * 1024
 #: JOSE headers remembered with their resolved key, per provider instance.
 MAX_KNOWN_HEADERS = 32
-#: Connections kept open per provider host (a threaded server makes several calls at once).
-POOL_SIZE = 10
 USER_AGENT = "flask-social-auth"
 TOKEN_REQUEST_FAILED = "could not be reached or refused the token request"
 #: How a client may authenticate at the token endpoint (RFC 6749 §2.3.1; OIDC Core §9).
@@ -92,98 +90,6 @@ class AuthorizationRequest:
     url: str
     state: str
     extra: Mapping[str, str] = field(default_factory=dict)
-
-
-class Transport:
-    """One provider instance's HTTP: a urllib3 connection pool per host (keep-alive, TLS
-    verified), reached directly or through the proxy the environment names for that host.
-
-    The environment (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, ``NO_PROXY``, and the CA
-    bundle sites set for ``requests`` in ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE``) is read
-    once and the route to each host chosen once, so a call does no environment lookups (most of
-    what ``requests`` costs per call). There is no cookie jar: nothing one visitor's sign-in
-    receives is ever sent on another's. Calls are never retried (a retry could spend an
-    authorization code twice) and redirects are never followed (a 307 would replay a token
-    request, client credentials included, to wherever it points).
-    """
-
-    def __init__(self, timeout: float) -> None:
-        self.timeout = Timeout(connect=timeout, read=timeout)
-        self._proxies = getproxies()
-        self._tls: dict[str, Any] = {}
-        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-        if bundle:
-            self._tls["ca_cert_dir" if os.path.isdir(bundle) else "ca_certs"] = bundle
-        self._routes: dict[tuple[str, str], HTTPConnectionPool | ProxyManager] = {}
-        self._proxy_managers: dict[str, ProxyManager] = {}
-        self._lock = threading.Lock()
-
-    def request(
-        self, method: str, url: str, body: bytes | None, headers: Mapping[str, str]
-    ) -> BaseHTTPResponse:
-        """One call with its answer read; urllib3's ``HTTPError`` when the network fails."""
-        scheme, netloc, path, query, _ = urlsplit(url)
-        route = self._routes.get((scheme, netloc)) or self._route(url)
-        if isinstance(route, ProxyManager):
-            target = url  # the manager tunnels (https) or forwards the absolute URL (http)
-        else:
-            target = f"{path or '/'}?{query}" if query else path or "/"
-        return route.urlopen(
-            method,
-            target,
-            body=body,
-            headers=headers,
-            timeout=self.timeout,
-            retries=False,
-            redirect=False,
-        )
-
-    def _route(self, url: str) -> HTTPConnectionPool | ProxyManager:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise LocationValueError(f"not an http(s) URL: {url!r}")
-        with self._lock:
-            route = self._routes.get((parts.scheme, parts.netloc))
-            if route is None:
-                proxy = self._proxies.get(parts.scheme) or self._proxies.get("all")
-                no_proxy = self._proxies.get("no", "")
-                if proxy and not _bypasses_proxy(parts.netloc, parts.hostname, no_proxy):
-                    route = self._proxy_manager(proxy)
-                else:
-                    tls = self._tls if parts.scheme == "https" else {}
-                    route = connection_from_url(url, maxsize=POOL_SIZE, **tls)
-                self._routes[(parts.scheme, parts.netloc)] = route
-            return route
-
-    def _proxy_manager(self, proxy: str) -> ProxyManager:
-        manager = self._proxy_managers.get(proxy)
-        if manager is None:
-            url = proxy if "://" in proxy else f"http://{proxy}"  # as requests reads "host:port"
-            auth = parse_url(url).auth
-            headers = make_headers(proxy_basic_auth=unquote(auth)) if auth else None
-            manager = ProxyManager(url, proxy_headers=headers, maxsize=POOL_SIZE, **self._tls)
-            self._proxy_managers[proxy] = manager
-        return manager
-
-
-def _bypasses_proxy(netloc: str, host: str, no_proxy: str) -> bool:
-    """Whether ``NO_PROXY`` names the host, read as ``requests`` and curl read it: ``*``, names
-    matching themselves and their subdomains (a leading dot is optional), ``host:port``, and
-    IP networks in CIDR notation."""
-    netloc, host = netloc.rpartition("@")[2].lower(), host.lower()
-    for entry in no_proxy.lower().split(","):
-        name = entry.strip().lstrip(".")
-        if name == "*":
-            return True
-        if "/" in name:
-            try:
-                if ipaddress.ip_address(host) in ipaddress.ip_network(name, strict=False):
-                    return True
-            except ValueError:
-                pass
-        elif name and any(n == name or n.endswith(f".{name}") for n in (host, netloc)):
-            return True
-    return False
 
 
 class Api:
@@ -258,6 +164,12 @@ class Provider:
     legacy_issuers: ClassVar[tuple[str, ...]] = ()
     #: OIDC: the algorithms an ID token may use.
     id_token_algorithms: ClassVar[tuple[str, ...]] = ASYMMETRIC_ALGORITHMS
+    #: OIDC: how long the issuer's keys are kept, and how often an unknown ``kid`` may
+    #: refetch them (seconds; the ``JWKS_*`` constants).
+    jwks_max_age_default: ClassVar[float] = JWKS_MAX_AGE_DEFAULT
+    jwks_max_age_floor: ClassVar[float] = JWKS_MAX_AGE_FLOOR
+    jwks_max_age_cap: ClassVar[float] = JWKS_MAX_AGE_CAP
+    jwks_refetch_interval: ClassVar[float] = JWKS_REFETCH_INTERVAL
 
     def __init__(self, instance_name: str, settings: Mapping[str, Any]) -> None:
         self.instance_name = instance_name
@@ -268,7 +180,10 @@ class Provider:
         self._http: Transport | None = None
         self._metadata: dict[str, Any] | None = None
         self._keys: KeySet | None = None
-        self._keys_refetched_at = -JWKS_REFETCH_INTERVAL
+        # When the keys go stale (``time.monotonic()``); each fetch sets it. Until the first
+        # there are no keys to expire.
+        self._keys_expire_at = math.inf
+        self._keys_refetched_at = -self.jwks_refetch_interval
         self._registry: jws.JWSRegistry | None = None
         #: A JOSE header segment seen before -> its alg, joserfc's algorithm and the key.
         self._verifiers: dict[bytes, tuple[str, Any, Any]] = {}
@@ -322,7 +237,8 @@ class Provider:
 
     @property
     def timeout(self) -> float:
-        """Seconds for connecting and for each read; one provider hanging never hangs a worker."""
+        """Seconds one whole call may take (connect, send, headers, body): a provider hanging
+        or trickling never holds a worker longer."""
         return float(self.settings.get("timeout", DEFAULT_TIMEOUT))
 
     def endpoint(self, name: str) -> str:
@@ -351,12 +267,19 @@ class Provider:
         body: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         failure: str = "",
-    ) -> BaseHTTPResponse:
-        """One call to the provider with our timeout; network failures and 5xx raise, saying
-        ``failure`` if given (else "could not be reached" or "failed (HTTP n)")."""
+    ) -> Answer:
+        """One call to the provider within its deadline, the answer read whole (up to
+        ``MAX_ANSWER_BYTES``); network failures and 5xx raise, saying ``failure`` if given
+        (else "could not be reached" or "failed (HTTP n)")."""
         sent = {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})}
         try:
             response = self.http.request(method, url, body, sent)
+        except AnswerTooLarge as exc:
+            raise self.error(f"answered with more than {MAX_ANSWER_BYTES / 2**20:g} MiB") from exc
+        except ValueError as exc:
+            # http.client refuses a header or URL with control characters in it: an access
+            # token or endpoint the provider sent us with a newline, say.
+            raise self.error("sent a token or address that cannot be used") from exc
         except (HTTPError, OSError) as exc:
             self._failed_at = time.monotonic()
             # A refused connection is a NewConnectionError, which urllib3 derives from its
@@ -370,7 +293,7 @@ class Provider:
         self._failed_at = None
         return response
 
-    def json_of(self, response: BaseHTTPResponse) -> Any:
+    def json_of(self, response: Answer) -> Any:
         """The JSON body of a successful answer; HTML, errors and malformed JSON raise."""
         if response.status >= 400:
             raise self.error(f"refused the request (HTTP {response.status})")
@@ -379,7 +302,7 @@ class Provider:
         if "json" not in response.headers.get("Content-Type", ""):
             raise self.error("answered with something other than JSON")
         try:
-            return json.loads(response.data)
+            return decode_json(response.data)
         except ValueError as exc:
             raise self.error("answered with malformed JSON") from exc
 
@@ -448,28 +371,48 @@ class Provider:
         return self.oidc_endpoint("userinfo_endpoint", "userinfo_endpoint")
 
     def key_set(self, kid: str | None) -> KeySet:
-        """The issuer's keys, imported once; an unknown ``kid`` refetches them, rate-limited, so
-        a key rotation is picked up while a flood of made-up kids costs one fetch a minute."""
+        """The issuer's keys, kept as long as their ``Cache-Control`` says (``jwks_lifetime``),
+        so a key the issuer withdrew stops verifying once that time is up; an unknown ``kid``
+        refetches them sooner, rate-limited, so a key rotation is picked up at once while a
+        flood of made-up kids costs one fetch a minute. A failed refetch fails the sign-in:
+        expired keys are never used."""
         with self._lock:
-            if self._keys is not None:
-                if kid is None or any(k.kid == kid for k in self._keys):
-                    return self._keys
-                now = time.monotonic()
-                if now - self._keys_refetched_at < JWKS_REFETCH_INTERVAL:
-                    return self._keys  # the token's kid stays unknown and it is refused
+            keys, now = self._keys, time.monotonic()
+            if keys is not None and now < self._keys_expire_at:
+                if kid is None or any(k.kid == kid for k in keys):
+                    return keys
+                if now - self._keys_refetched_at < self.jwks_refetch_interval:
+                    return keys  # the token's kid stays unknown and it is refused
                 self._keys_refetched_at = now
         jwks_uri = str(self.metadata().get("jwks_uri") or "")
         if not jwks_uri:
             raise self.error("publishes no signing keys")
-        document = self.json_of(self.request("GET", jwks_uri))
+        answer = self.request("GET", jwks_uri)
+        document = self.json_of(answer)
         try:
             keys = KeySet.import_key_set(document)
         except (JoseError, ValueError, TypeError, KeyError) as exc:
             raise self.error("published malformed signing keys") from exc
+        lifetime = self.jwks_lifetime(answer.headers)
         with self._lock:
             self._keys = keys
+            self._keys_expire_at = time.monotonic() + lifetime
             self._verifiers = {}
         return keys
+
+    def jwks_lifetime(self, headers: Mapping[str, str]) -> float:
+        """Seconds a key set stays fresh (RFC 9111 §4.2): ``max-age`` less ``Age``, nothing for
+        ``no-store`` or ``no-cache``, ``jwks_max_age_default`` without either; always within
+        ``jwks_max_age_floor`` and ``jwks_max_age_cap``."""
+        control = parse_cache_control_header(headers.get("Cache-Control"), cls=ResponseCacheControl)
+        if control.no_store or control.no_cache:
+            fresh = 0.0
+        elif control.max_age is None:
+            fresh = self.jwks_max_age_default
+        else:
+            age = headers.get("Age", "")  # a cache on the way held it this long already
+            fresh = control.max_age - (int(age) if _SECONDS.fullmatch(age) else 0)
+        return min(max(fresh, self.jwks_max_age_floor), self.jwks_max_age_cap)
 
     def allowed_algorithms(self) -> tuple[str, ...]:
         """The adapter's list, narrowed by the ``id_token_algorithms`` setting; whatever is
@@ -493,7 +436,10 @@ class Provider:
         except ValueError as exc:  # UnicodeEncodeError included
             raise self.error("returned a malformed ID token") from exc
         try:
-            verifier = self._verifiers.get(header_segment) or self._verifier_for(header_segment)
+            # Headers seen before keep their key only while the key set is fresh.
+            fresh = time.monotonic() < self._keys_expire_at
+            known = self._verifiers.get(header_segment) if fresh else None
+            verifier = known or self._verifier_for(header_segment)
             if verifier is None:
                 alg, valid, payload = self._verify_fully(raw)
             else:
@@ -506,7 +452,7 @@ class Provider:
         if not valid:
             raise self.error("returned an ID token whose signature does not verify")
         try:
-            claims = _json_decode(payload.decode())
+            claims = decode_json(payload.decode())
         except ValueError as exc:
             raise self.error("returned a malformed ID token") from exc
         if not isinstance(claims, dict):
@@ -526,7 +472,7 @@ class Provider:
         once, and kept with the header until the keys change, so a token only costs its
         signature. Any other header gives None: joserfc checks each such token in full."""
         try:
-            header = _json_decode(_b64url(header_segment).decode())
+            header = decode_json(_b64url(header_segment).decode())
         except ValueError as exc:
             raise self.error("returned a malformed ID token") from exc
         if not isinstance(header, dict) or not isinstance(header.get("alg"), str):
@@ -698,7 +644,7 @@ class Provider:
             failure=TOKEN_REQUEST_FAILED,
         )
         try:
-            token = json.loads(response.data)
+            token = decode_json(response.data)
         except ValueError:
             token = None
         # GitHub answers a refusal with HTTP 200 and an error; others with 400 or 401.
@@ -735,7 +681,7 @@ class Provider:
                 raise ValueError(f"HTTP {response.status}")
             text = response.data.decode().strip()
             token = (
-                json.loads(text)
+                decode_json(text)
                 if text.startswith("{")
                 else dict(parse_qsl(text, keep_blank_values=True, strict_parsing=True))
             )
@@ -746,6 +692,8 @@ class Provider:
         return token
 
 
+#: An ``Age`` header worth reading (RFC 9111 §5.1: digits; longer ones are nonsense).
+_SECONDS = re.compile(r"[0-9]{1,10}")
 #: What a JSON number is once parsed.
 _NUMBER = (int, float)
 #: Header parameters a token may carry and still skip joserfc's per-token header checks.
@@ -755,6 +703,16 @@ _COMPACT_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345
 _TO_STANDARD_B64 = bytes.maketrans(b"-_", b"+/")
 #: JSON text to a value; what ``json.loads`` does for a str, without its checks per call.
 _json_decode = json.JSONDecoder().decode
+
+
+def decode_json(text: str | bytes) -> Any:
+    """A provider's JSON (an answer, an ID token's header or payload); malformed text raises
+    ValueError, and so does JSON nested past the parser's recursion limit (a thousand ``[``
+    make the C parser raise RecursionError, which nothing above would catch)."""
+    try:
+        return _json_decode(text) if isinstance(text, str) else json.loads(text)
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deeply") from exc
 
 
 def _b64url(segment: bytes) -> bytes:

@@ -2,7 +2,8 @@
 
 ``FakeProvider`` is an OAuth 2.0 / OpenID Connect authorization server that checks what a
 client must send (client authentication, redirect_uri, PKCE S256) and can be told to fail in
-the ways real providers fail (``faults``).
+the ways real providers fail (``faults``). ``Trickle`` is a bare socket server that sends one
+fixed answer a byte at a time, status line and headers included (what no WSGI server can do).
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import secrets
+import socket
+import socketserver
 import ssl
 import threading
 import time
@@ -29,6 +33,10 @@ from werkzeug.serving import make_server
 
 PAYLOADS = Path(__file__).parent / "payloads"
 CALLBACK_BASE = "https://blog.example/auth/callback/"
+#: The ``huge`` fault's answer: 64 MiB, streamed without a Content-Length.
+HUGE_BYTES = 64 * 1024 * 1024
+#: The ``nested`` fault's answer: a JSON text 100,000 arrays deep (valid JSON had it been closed).
+NESTED_JSON = "[" * 100_000
 
 
 def payload(name: str) -> Any:
@@ -122,7 +130,7 @@ class FakeProvider:
     #: "deny" answers the authorize request with error=access_denied.
     decision: str = "approve"
     #: stage ("token", "api") -> "500" | "html" | "malformed" | "slow" | "no_token" | "error"
-    #: | "redirect".
+    #: | "redirect" | "nested" | "huge".
     faults: dict[str, str] = field(default_factory=dict)
     token_extra: dict[str, Any] = field(default_factory=dict)
     #: An ID token to hand out instead of a fresh one (a replayed token).
@@ -141,6 +149,10 @@ class FakeProvider:
     set_cookie: str | None = None
     #: TLS for the server (``https://`` URLs); None serves plain HTTP.
     ssl_context: ssl.SSLContext | None = None
+    #: Headers the JWKS answer carries (``Cache-Control``, ``Age``).
+    jwks_headers: dict[str, str] = field(default_factory=dict)
+    #: How much of a ``huge`` answer the client took before it hung up.
+    huge_bytes_sent: int = 0
 
     def app(self) -> Flask:
         app = Flask(__name__)
@@ -191,7 +203,9 @@ class FakeProvider:
         self.jwks_fetches += 1
         if self.faults.get("jwks"):
             return self.fail(self.faults["jwks"])
-        return jsonify(KeySet(list(self.keys)).as_dict(private=False))
+        response = jsonify(KeySet(list(self.keys)).as_dict(private=False))
+        response.headers.update(self.jwks_headers)
+        return response
 
     def authorize(self) -> Response:
         args = request.args.to_dict()
@@ -308,7 +322,20 @@ class FakeProvider:
         if fault == "error":
             # GitHub answers token errors with HTTP 200 and an error key.
             return jsonify(error="bad_verification_code", error_description="The code is wrong")
+        if fault == "nested":
+            return Response(NESTED_JSON, mimetype="application/json")
+        if fault == "huge":
+            return Response(self.huge_answer(), mimetype="application/json")
         raise AssertionError(fault)
+
+    def huge_answer(self) -> Iterator[bytes]:
+        """A token response with a 64 MiB access token, counting what was taken."""
+        block = b"a" * (64 * 1024)
+        yield b'{"token_type": "bearer", "access_token": "'
+        for _ in range(HUGE_BYTES // len(block)):
+            yield block
+            self.huge_bytes_sent += len(block)  # the previous block was written
+        yield b'"}'
 
     # -- ID tokens ------------------------------------------------------------------------
 
@@ -333,3 +360,95 @@ class FakeProvider:
         if self.id_token_hook:
             self.id_token_hook(header, claims)
         return jwt.encode(header, claims, signer, algorithms=[header["alg"]])
+
+
+def http_answer(body: bytes, content_type: str = "application/json") -> bytes:
+    """A complete HTTP/1.1 answer with ``body``, as bytes on the wire."""
+    head = f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}"
+    return f"{head}\r\n\r\n".encode() + body
+
+
+@dataclass
+class Trickle:
+    """A bare HTTP/1.1 server answering every request with ``answer``: its first ``fast`` bytes
+    at once, then one byte every ``delay`` seconds (``fast=0`` trickles the status line and
+    headers too). Connections are kept alive unless ``hang_up``; ``slow`` names the requests
+    (1, 2, … in arrival order) that trickle, the others get the answer at once."""
+
+    answer: bytes
+    fast: int = 0
+    delay: float = 0.25
+    slow: frozenset[int] | None = None  # None: every request
+    hang_up: bool = False
+    ssl_context: ssl.SSLContext | None = None
+    #: Connections accepted, requests read, answers got out whole before the client hung up.
+    connections: int = 0
+    requests: int = 0
+    answered: int = 0
+
+    @contextmanager
+    def running(self) -> Iterator[str]:
+        stopped = threading.Event()
+        trickle = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                trickle.connections += 1
+                sock: socket.socket = self.request
+                try:
+                    if trickle.ssl_context:
+                        sock = trickle.ssl_context.wrap_socket(sock, server_side=True)
+                    self.answer(sock)
+                except (OSError, EOFError):
+                    pass  # the client hung up
+                finally:
+                    sock.close()
+
+            def answer(self, sock: socket.socket) -> None:
+                pending = b""
+                while not stopped.is_set():
+                    pending = read_request(sock, pending)
+                    trickle.requests += 1
+                    slow = trickle.slow is None or trickle.requests in trickle.slow
+                    fast = trickle.fast if slow else len(trickle.answer)
+                    sock.sendall(trickle.answer[:fast])
+                    for i in range(fast, len(trickle.answer)):
+                        if stopped.wait(trickle.delay):
+                            return
+                        sock.sendall(trickle.answer[i : i + 1])
+                    trickle.answered += 1
+                    if trickle.hang_up:
+                        return
+
+        server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        server.block_on_close = False
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            scheme = "https" if self.ssl_context else "http"
+            yield f"{scheme}://127.0.0.1:{server.server_address[1]}"
+        finally:
+            stopped.set()
+            server.shutdown()
+            server.server_close()
+            thread.join()
+
+
+def read_request(sock: socket.socket, pending: bytes) -> bytes:
+    """Read one request (head and Content-Length body) off ``sock``; what follows it."""
+    while b"\r\n\r\n" not in pending:
+        pending += receive(sock)
+    head, _, pending = pending.partition(b"\r\n\r\n")
+    length = re.search(rb"(?im)^content-length:[ \t]*([0-9]+)", head)
+    need = int(length[1]) if length else 0
+    while len(pending) < need:
+        pending += receive(sock)
+    return pending[need:]
+
+
+def receive(sock: socket.socket) -> bytes:
+    chunk = sock.recv(65536)
+    if not chunk:
+        raise EOFError("the client hung up")
+    return chunk
