@@ -2,7 +2,7 @@
 
 Both apps (``benchmarks.signin_apps``) run at once under gunicorn, 2 sync workers each, on SQLite
 files of their own, against one npm oidc-provider (``make oidc-provider``) on 127.0.0.1. Client
-threads walk the whole flow like a browser (``tests.load.harness``): the app's login route, the
+threads walk the whole flow like a browser (``tools.issuer``): the app's login route, the
 provider's login and consent pages, the app's callback, then the app's "who am I" route. Each
 round runs a batch of sign-ins with 1 client and a batch with 8 against each app, the apps in a
 shuffled order. Accounts come from a pool of 24 that all sign in once while warming up, so measured
@@ -125,7 +125,7 @@ def gunicorn(app: App, env: dict[str, str], port: int) -> Iterator[tuple[str, in
 
 def sign_in(app: App, base: str, account: str) -> tuple[float, float]:
     """One browser-like sign-in; returns the callback's (app µs, provider-wait µs)."""
-    from tests.load.harness import walk_issuer
+    from tools.issuer import walk_issuer
 
     browser, issuer_browser = requests.Session(), requests.Session()
     try:
@@ -176,7 +176,7 @@ def p95(values: list[float]) -> float:
 
 @contextmanager
 def servers() -> Iterator[dict[App, tuple[str, int]]]:
-    from tests.load.harness import Unavailable, free_port, issuer
+    from tools.issuer import Unavailable, free_port, issuer
 
     if not Path(sys.executable).with_name("gunicorn").exists():
         raise Unavailable("gunicorn is not installed (pip install -e '.[bench]')")
@@ -221,7 +221,7 @@ def servers() -> Iterator[dict[App, tuple[str, int]]]:
 
 
 def run(ctx: Context) -> None:
-    from tests.load.harness import Unavailable
+    from tools.issuer import Unavailable
 
     try:
         with servers() as bases:

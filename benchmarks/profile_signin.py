@@ -29,7 +29,7 @@ class Quiet(WSGIRequestHandler):
 def main() -> int:
     from pyinstrument import Profiler
 
-    from tests.load.harness import free_port, issuer
+    from tools.issuer import free_port, issuer
 
     which = DANCE if (sys.argv[1:2] or ["ours"])[0] == "flask-dance" else OURS
     count = int((sys.argv[2:3] or ["60"])[0])

@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 
 from examples.blog import create_app
-from providers.dev import Dev
+from social_auth_providers.dev import Dev
 from tests.providers.servers import serve_site
 from tests.webapp import Fakebook, Letterbox, RecordingMailer
 

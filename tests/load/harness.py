@@ -10,14 +10,9 @@ on the blog, the issuer's login and consent pages, ``/auth/callback/corp`` back 
 from __future__ import annotations
 
 import argparse
-import html
 import os
-import re
 import secrets
-import selectors
-import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,22 +24,25 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote, urljoin
+from urllib.parse import quote
 
 import requests
 
+from tools.issuer import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    REQUEST_TIMEOUT,
+    Unavailable,
+    free_port,
+    issuer,
+    walk_issuer,
+)
+
 ROOT = Path(__file__).resolve().parents[2]
-OIDC_DIR = ROOT / "tests" / "oidc_provider"
 POSTGRES_URL = os.environ.get(
     "SOCIAL_AUTH_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("SOCIAL_AUTH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-CLIENT_ID, CLIENT_SECRET = "blog", "blog-secret-0123456789"
-REQUEST_TIMEOUT = 20.0
-
-
-class Unavailable(RuntimeError):
-    """A part the load test needs (node, oidc-provider, PostgreSQL, gunicorn) is missing."""
 
 
 @dataclass
@@ -107,44 +105,6 @@ class Result:
 
 
 # -- the parts ---------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextmanager
-def issuer(*redirect_uris: str) -> Iterator[str]:
-    """The npm oidc-provider on a loopback port; yields its issuer URL."""
-    node = shutil.which("node")
-    if node is None or not (OIDC_DIR / "node_modules" / "oidc-provider").is_dir():
-        raise Unavailable("node or the npm oidc-provider (make oidc-provider) is not installed")
-    process = subprocess.Popen(
-        [node, "server.mjs", CLIENT_ID, CLIENT_SECRET, *redirect_uris],
-        cwd=OIDC_DIR,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "CONFORM": "1"},
-    )
-    assert process.stdout is not None
-    selector = selectors.DefaultSelector()
-    selector.register(process.stdout, selectors.EVENT_READ)
-    try:
-        if not selector.select(timeout=20):
-            raise Unavailable("oidc-provider did not start within 20 s")
-        yield process.stdout.readline().strip()
-    finally:
-        selector.close()
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        process.stdout.close()
 
 
 @contextmanager
@@ -250,30 +210,6 @@ def gunicorn(env: dict[str, str], port: int, scenario: Scenario) -> Iterator[str
 
 
 # -- one browser -------------------------------------------------------------------------------
-
-
-def walk_issuer(browser: requests.Session, url: str, account: str, callback_prefix: str) -> str:
-    """The issuer's development login and consent pages; returns the callback URL."""
-    form: dict[str, str] | None = None
-    for _ in range(12):
-        if form is None:
-            response = browser.get(url, allow_redirects=False, timeout=REQUEST_TIMEOUT)
-        else:
-            response = browser.post(url, data=form, allow_redirects=False, timeout=REQUEST_TIMEOUT)
-            form = None
-        if response.is_redirect:
-            url = urljoin(url, response.headers["Location"])
-            if url.startswith(callback_prefix):
-                return url
-            continue
-        page = response.text
-        action = re.search(r'<form[^>]*action="([^"]+)"', page)
-        prompt = re.search(r'name="prompt" value="(\w+)"', page)
-        if not action or not prompt:
-            raise AssertionError(f"unexpected issuer page ({response.status_code})")
-        url = urljoin(url, html.unescape(action.group(1)))
-        form = {"prompt": prompt.group(1), "login": account, "password": "any"}
-    raise AssertionError("the issuer never sent the browser back")
 
 
 def one_sign_in(

@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 from flask import Request, Response, jsonify
 
-from providers.facebook import Facebook
-from providers.github import GitHub
-from providers.google import Google
-from providers.wordpress import WordPress
-from providers.x import X
 from social_auth import flow
 from social_auth.flow import FlowSettings, MemoryUsedStates, SignInResult
 from social_auth.provider import Provider
 from social_auth.store import IdentityStore
+from social_auth_providers.facebook import Facebook
+from social_auth_providers.github import GitHub
+from social_auth_providers.google import Google
+from social_auth_providers.wordpress import WordPress
+from social_auth_providers.x import X
 
 from ..conftest import empty_tables
 from .servers import CALLBACK_BASE, FakeProvider, consent, payload

@@ -15,17 +15,17 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-from providers.dev import Dev
-from providers.facebook import Facebook
-from providers.github import GitHub
-from providers.google import Google
-from providers.oidc import OpenIDConnect
-from providers.twitter import Twitter
-from providers.wordpress import WordPress
-from providers.x import X
 from social_auth import SocialAuth, get_state
 from social_auth.store import Commenter, Identity
 from social_auth.testing import session_cookie
+from social_auth_providers.dev import Dev
+from social_auth_providers.facebook import Facebook
+from social_auth_providers.github import GitHub
+from social_auth_providers.google import Google
+from social_auth_providers.oidc import OpenIDConnect
+from social_auth_providers.twitter import Twitter
+from social_auth_providers.wordpress import WordPress
+from social_auth_providers.x import X
 from tests.webapp import RecordingMailer
 
 BASE = "https://blog.example"

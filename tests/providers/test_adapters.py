@@ -7,10 +7,10 @@ from importlib.metadata import entry_points
 
 import pytest
 
-from providers.facebook import Facebook
-from providers.github import GitHub
 from social_auth.provider import Profile
 from social_auth.store import IdentityStore
+from social_auth_providers.facebook import Facebook
+from social_auth_providers.github import GitHub
 
 from .conftest import make_fake, make_provider, sign_in
 

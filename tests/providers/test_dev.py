@@ -11,11 +11,11 @@ import pytest
 import requests
 from flask import Flask, jsonify, redirect, request
 
-from providers import dev
-from providers.dev import Dev, DevGrantError
 from social_auth import flow
 from social_auth.errors import ProviderError, SignInCancelled
 from social_auth.store import IdentityStore
+from social_auth_providers import dev
+from social_auth_providers.dev import Dev, DevGrantError
 
 from .servers import serve
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from providers.github import GitHub
 from social_auth import flow
 from social_auth.errors import InvalidInput, ProviderError, SignInCancelled, StateMismatch
 from social_auth.flow import FlowSettings, MemoryUsedStates, SqlUsedStates
 from social_auth.store import IdentityStore
+from social_auth_providers.github import GitHub
 
 from .conftest import SECRET, callback_url, make_fake, make_provider, sign_in
 from .servers import FakeProvider, consent

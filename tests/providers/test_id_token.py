@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from providers.google import Google
-from providers.oidc import OpenIDConnect
 from social_auth.errors import ProviderError, StateMismatch
 from social_auth.provider import LEEWAY, MAX_KNOWN_HEADERS, Provider
+from social_auth_providers.google import Google
+from social_auth_providers.oidc import OpenIDConnect
 
 from .conftest import make_fake, make_provider, sign_in
 from .servers import FakeProvider, signing_key

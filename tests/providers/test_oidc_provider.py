@@ -17,13 +17,13 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import pytest
 import requests
 
-from providers.google import Google
-from providers.oidc import OpenIDConnect
 from social_auth import flow
 from social_auth.errors import ProviderError, SignInCancelled
 from social_auth.flow import FlowSettings
 from social_auth.provider import Provider
 from social_auth.store import IdentityStore
+from social_auth_providers.google import Google
+from social_auth_providers.oidc import OpenIDConnect
 
 from ..conftest import missing_part
 from .servers import CALLBACK_BASE

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from providers.dev import Dev
-from providers.github import GitHub
-from providers.oidc import OpenIDConnect
 from social_auth import ConfigError, SocialAuth
 from social_auth.extension import get_state
+from social_auth_providers.dev import Dev
+from social_auth_providers.github import GitHub
+from social_auth_providers.oidc import OpenIDConnect
 
 
 def app_with(tmp_path, providers, **config) -> Flask:

@@ -19,11 +19,11 @@ from oauthlib.oauth1 import (
     ResourceEndpoint,
 )
 
-from providers.twitter import Twitter
 from social_auth import flow
 from social_auth.errors import ProviderError, SignInCancelled, StateMismatch
 from social_auth.provider import Api, Profile
 from social_auth.store import IdentityStore
+from social_auth_providers.twitter import Twitter
 
 from .conftest import callback_url
 from .servers import consent, payload, serve

@@ -20,9 +20,9 @@ from flask import Flask, Response
 from joserfc.jwk import RSAKey
 
 from examples.blog import create_app
-from providers.oidc import OpenIDConnect
 from social_auth.flow import FlowSettings, MemoryUsedStates
 from social_auth.provider import Provider
+from social_auth_providers.oidc import OpenIDConnect
 from tests.providers.servers import FakeProvider, payload
 from tests.webapp import Fakebook, Letterbox, RecordingMailer, make_app
 
@@ -57,7 +57,7 @@ def make_blog(tmp_path: Path, **config: Any) -> Flask:
 
 def make_full_blog(tmp_path: Path, **config: Any) -> Flask:
     """The blog with every route mounted: the dev provider's pages and the admin too."""
-    from providers.dev import Dev
+    from social_auth_providers.dev import Dev
 
     return make_blog(
         tmp_path,

@@ -92,7 +92,7 @@ def test_discovery_down_fails_that_provider_only(settings):
 
 
 def oidc_provider_at(base: str):  # type: ignore[no-untyped-def]
-    from providers.oidc import OpenIDConnect
+    from social_auth_providers.oidc import OpenIDConnect
 
     return OpenIDConnect(
         "corp",
