@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from providers.oidc import OpenIDConnect
 from social_auth.errors import ProviderError
 from social_auth.provider import JWKS_MAX_AGE_CAP, JWKS_MAX_AGE_DEFAULT, JWKS_MAX_AGE_FLOOR
+from social_auth_providers.oidc import OpenIDConnect
 
 from .conftest import make_fake
 from .servers import FakeProvider, signing_key
