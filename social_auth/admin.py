@@ -18,14 +18,20 @@ from flask import Blueprint, Flask, current_app, redirect, render_template, requ
 from flask.wrappers import Response
 from werkzeug.wrappers import Response as BaseResponse
 
-from .cli import parse_until
-from .errors import InvalidInput, LastSignInMethod, NotFound, SocialAuthError
+from .accounts import export_data, parse_until
+from .errors import (
+    CrossSiteRequest,
+    InvalidInput,
+    LastSignInMethod,
+    NotAdmin,
+    NotFound,
+    SocialAuthError,
+)
 from .session import check_csrf, csrf_token
 from .site import site_origin
 from .state import get_state
 from .store import Commenter, Identity
 from .store.models import utcnow
-from .views import export_data
 
 bp = Blueprint("social_auth_admin", __name__, template_folder="templates")
 
@@ -46,20 +52,6 @@ NOTICES = {
     "unblocked": "The block was lifted.",
     "erased": "The commenter's personal data was erased.",
 }
-
-
-class NotAdmin(SocialAuthError):
-    """The request is not an admin's (``SOCIAL_AUTH_ADMIN_CHECK`` said no)."""
-
-    status = 403
-    code = "not_admin"
-
-
-class CrossSiteRequest(SocialAuthError):
-    """A state-changing admin request came from another site's page."""
-
-    status = 403
-    code = "cross_site"
 
 
 def register(app: Flask) -> None:
@@ -317,7 +309,9 @@ def erase(public_id: str) -> BaseResponse:
 @bp.get("/commenters/<public_id>/export")
 def export(public_id: str) -> Response:
     c = _commenter(public_id)
-    body = json.dumps(export_data(c), indent=2, sort_keys=True, default=str)
+    state = get_state()
+    data = export_data(state.store, state.settings, c)
+    body = json.dumps(data, indent=2, sort_keys=True, default=str)
     response = current_app.response_class(body, mimetype="application/json")
     response.headers["Content-Disposition"] = f'attachment; filename="commenter-{c.public_id}.json"'
     return response
