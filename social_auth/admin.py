@@ -129,9 +129,7 @@ def _form_commenter(field: str, label: str) -> Commenter:
     value = (request.values.get(field) or "").strip()
     if not value:
         raise InvalidInput(field, f"Give the {label}'s id (as shown on their admin page).")
-    if not _PUBLIC_ID.match(value):
-        raise NotFound(f"No commenter with id {value[:40]!r}.")
-    return get_state().store.require(value)
+    return _commenter(value)
 
 
 def _own_identity(commenter: Commenter, identity_id: int) -> Identity:
@@ -192,7 +190,7 @@ def _commenter_page(
         details=details,
         c=details.commenter,
         comment_count=count(details.commenter) if count is not None else None,
-        providers={name: p.display_title for name, p in state.providers.items()},
+        providers=_provider_titles(),
         notice=notice,
         error=error,
         csrf=csrf_token(),
@@ -200,6 +198,10 @@ def _commenter_page(
         http_url=_http_url,
     )
     return current_app.response_class(body, status=status, mimetype="text/html")
+
+
+def _provider_titles() -> dict[str, str]:
+    return {name: p.display_title for name, p in get_state().providers.items()}
 
 
 def _json_details(details: Any) -> str:
@@ -259,7 +261,7 @@ def merge_preview() -> Response:
     target = _form_commenter("target", "commenter to merge into")
     preview = get_state().store.merge_preview(source, target)
     body = render_template("social_auth/admin/merge.html", preview=preview, csrf=csrf_token(),
-                           providers={n: p.display_title for n, p in get_state().providers.items()})
+                           providers=_provider_titles())
     status = 409 if preview.problem else 200
     return current_app.response_class(body, status=status, mimetype="text/html")
 

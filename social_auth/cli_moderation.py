@@ -12,7 +12,7 @@ from .cli_commenters import commenter_json, identity_json, iso, summary
 from .cli_output import confirm, emit, explained, json_option
 from .errors import NotFound, StoreConflict
 from .state import get_state
-from .store import Identity, IdentityStore
+from .store import Commenter, Identity, IdentityStore
 from .store.models import utcnow
 
 #: Actor recorded in the audit log for every change made from the command line.
@@ -32,6 +32,11 @@ def _find_identity(store: IdentityStore, provider: str, subject: str | None) -> 
     if identity is None:
         raise NotFound(f"No {provider} identity with subject {subject!r}.")
     return identity
+
+
+def _report(commenter: Commenter, as_json: bool, line: str, **outcome: bool) -> None:
+    """The changed commenter as JSON, with what happened to it; or ``line`` for people."""
+    emit({**outcome, "commenter": commenter_json(commenter)}, as_json, line)
 
 
 @click.command("link")
@@ -115,8 +120,7 @@ def block_command(public_id: str, until_text: str | None, as_json: bool) -> None
         until = parse_until(until_text, utcnow()) if until_text else None
         blocked = store.block(commenter, until, actor=CLI_ACTOR)
     when = f"until {iso(until)}" if until else "until unblocked"
-    data = {"blocked": True, "commenter": commenter_json(blocked)}
-    emit(data, as_json, f"Blocked {public_id} {when}.")
+    _report(blocked, as_json, f"Blocked {public_id} {when}.", blocked=True)
 
 
 @click.command("unblock")
@@ -127,8 +131,7 @@ def unblock_command(public_id: str, as_json: bool) -> None:
     store = get_state().store
     with explained(as_json):
         unblocked = store.unblock(store.require(public_id), actor=CLI_ACTOR)
-    data = {"blocked": False, "commenter": commenter_json(unblocked)}
-    emit(data, as_json, f"Unblocked {public_id}.")
+    _report(unblocked, as_json, f"Unblocked {public_id}.", blocked=False)
 
 
 @click.command("export")
@@ -154,8 +157,7 @@ def erase_command(public_id: str, yes: bool, as_json: bool) -> None:
         commenter = store.require(public_id)
         confirm([f"Erase {summary(commenter)}? This cannot be undone."], yes, as_json)
         erased = store.erase(commenter, actor=CLI_ACTOR)
-    data = {"erased": True, "commenter": commenter_json(erased)}
-    emit(data, as_json, f"Erased {public_id}.")
+    _report(erased, as_json, f"Erased {public_id}.", erased=True)
 
 
 #: Every command of this module, for ``cli`` to put under ``flask social-auth``.
