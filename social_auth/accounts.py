@@ -19,12 +19,15 @@ and so never makes their guest comments claimable, or their later sign-in linkab
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 
+from .config import Settings
 from .emails import email_key
-from .errors import CommenterBlocked, SocialAuthError
+from .errors import CommenterBlocked, InvalidInput, SocialAuthError
 from .profile import normal_text
 from .store import Commenter, IdentityStore
 from .store.email_links import EmailLinks, MailedLink, token_hash
@@ -201,3 +204,43 @@ __all__ = [
     "judge",
     "sign_in_link",
 ]
+
+
+# -- shared by the admin pages, the CLI and the self-service pages ---------------------------
+
+
+def export_data(store: IdentityStore, settings: Settings, commenter: Commenter) -> dict[str, Any]:
+    """Everything held about ``commenter``: the store's record plus, under ``"host"``, what
+    ``SOCIAL_AUTH_EXPORT_HOOK`` returns (the host's comments, for example)."""
+    data = store.export(commenter)
+    if settings.export_hook is not None:
+        data["host"] = settings.export_hook(commenter)
+    return data
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_until(value: str, now: datetime) -> datetime:
+    """When a block ends: an ISO date or datetime (UTC unless it says otherwise), or a duration
+    from ``now`` such as ``7d``, ``12h``; ``InvalidInput`` unless it is in the future."""
+    duration = _DURATION.match(value)
+    if duration:
+        amount, unit = duration.groups()
+        until = now + timedelta(**{_UNITS[unit]: int(amount)})
+    else:
+        try:
+            until = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise InvalidInput(
+                "until", f"--until {value!r} is neither an ISO date nor a duration like 7d or 12h."
+            ) from None
+        if until.tzinfo is None:
+            until = until.replace(tzinfo=UTC)
+    if until <= now:
+        raise InvalidInput("until", f"--until {value!r} is not in the future.")
+    return until
+
+
+__all__ += ["export_data", "parse_until"]

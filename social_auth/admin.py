@@ -18,14 +18,20 @@ from flask import Blueprint, Flask, current_app, redirect, render_template, requ
 from flask.wrappers import Response
 from werkzeug.wrappers import Response as BaseResponse
 
-from .cli import parse_until
-from .errors import InvalidInput, LastSignInMethod, NotFound, SocialAuthError
+from .accounts import export_data, parse_until
+from .errors import (
+    CrossSiteRequest,
+    InvalidInput,
+    LastSignInMethod,
+    NotAdmin,
+    NotFound,
+    SocialAuthError,
+)
 from .session import check_csrf, csrf_token
 from .site import site_origin
 from .state import get_state
 from .store import Commenter, Identity
 from .store.models import utcnow
-from .views import export_data
 
 bp = Blueprint("social_auth_admin", __name__, template_folder="templates")
 
@@ -46,20 +52,6 @@ NOTICES = {
     "unblocked": "The block was lifted.",
     "erased": "The commenter's personal data was erased.",
 }
-
-
-class NotAdmin(SocialAuthError):
-    """The request is not an admin's (``SOCIAL_AUTH_ADMIN_CHECK`` said no)."""
-
-    status = 403
-    code = "not_admin"
-
-
-class CrossSiteRequest(SocialAuthError):
-    """A state-changing admin request came from another site's page."""
-
-    status = 403
-    code = "cross_site"
 
 
 def register(app: Flask) -> None:
@@ -137,9 +129,7 @@ def _form_commenter(field: str, label: str) -> Commenter:
     value = (request.values.get(field) or "").strip()
     if not value:
         raise InvalidInput(field, f"Give the {label}'s id (as shown on their admin page).")
-    if not _PUBLIC_ID.match(value):
-        raise NotFound(f"No commenter with id {value[:40]!r}.")
-    return get_state().store.require(value)
+    return _commenter(value)
 
 
 def _own_identity(commenter: Commenter, identity_id: int) -> Identity:
@@ -200,7 +190,7 @@ def _commenter_page(
         details=details,
         c=details.commenter,
         comment_count=count(details.commenter) if count is not None else None,
-        providers={name: p.display_title for name, p in state.providers.items()},
+        providers=_provider_titles(),
         notice=notice,
         error=error,
         csrf=csrf_token(),
@@ -208,6 +198,10 @@ def _commenter_page(
         http_url=_http_url,
     )
     return current_app.response_class(body, status=status, mimetype="text/html")
+
+
+def _provider_titles() -> dict[str, str]:
+    return {name: p.display_title for name, p in get_state().providers.items()}
 
 
 def _json_details(details: Any) -> str:
@@ -267,7 +261,7 @@ def merge_preview() -> Response:
     target = _form_commenter("target", "commenter to merge into")
     preview = get_state().store.merge_preview(source, target)
     body = render_template("social_auth/admin/merge.html", preview=preview, csrf=csrf_token(),
-                           providers={n: p.display_title for n, p in get_state().providers.items()})
+                           providers=_provider_titles())
     status = 409 if preview.problem else 200
     return current_app.response_class(body, status=status, mimetype="text/html")
 
@@ -317,7 +311,9 @@ def erase(public_id: str) -> BaseResponse:
 @bp.get("/commenters/<public_id>/export")
 def export(public_id: str) -> Response:
     c = _commenter(public_id)
-    body = json.dumps(export_data(c), indent=2, sort_keys=True, default=str)
+    state = get_state()
+    data = export_data(state.store, state.settings, c)
+    body = json.dumps(data, indent=2, sort_keys=True, default=str)
     response = current_app.response_class(body, mimetype="application/json")
     response.headers["Content-Disposition"] = f'attachment; filename="commenter-{c.public_id}.json"'
     return response

@@ -135,3 +135,17 @@ class InvalidInput(SocialAuthError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class NotAdmin(SocialAuthError):
+    """The request is not an admin's (``SOCIAL_AUTH_ADMIN_CHECK`` said no)."""
+
+    status = 403
+    code = "not_admin"
+
+
+class CrossSiteRequest(SocialAuthError):
+    """A state-changing admin request came from another site's page."""
+
+    status = 403
+    code = "cross_site"

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import Result
+from click.testing import CliRunner, Result
 from flask import Flask
+from flask.cli import FlaskGroup
 
 from social_auth import Profile, SocialAuth, get_state
-from social_auth.cli import parse_until
+from social_auth.accounts import parse_until
 from social_auth.errors import InvalidInput
 from social_auth.store import Commenter, IdentityStore
 from tests.conftest import POSTGRES_URL, postgres_schema
@@ -336,6 +337,35 @@ def test_export_prints_everything_as_json(cli: CLI):
         assert data["commenter"]["email"] == "jane@example.com"
         assert {i["provider"] for i in data["identities"]} == {"google", "github"}
         assert [e["action"] for e in data["audit_events"]] == ["link"]
+
+
+def test_export_adds_the_hosts_part_like_the_self_service_export(tmp_path: Path):
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY="test-secret-key-for-tests",
+        SOCIAL_AUTH_DATABASE_URI=f"sqlite:///{tmp_path / 'hook.sqlite3'}",
+        SOCIAL_AUTH_SITE_URL="https://blog.example",
+        SOCIAL_AUTH_EXPORT_HOOK=lambda c: {"posts": [c.public_id]},
+    )
+    SocialAuth(app, providers=[])
+    runner = upgraded(app)
+    jane = runner.store.sign_in(google()).commenter
+    data = runner.json("export", jane.public_id)
+    assert data["host"] == {"posts": [jane.public_id]}
+    assert data["commenter"]["id"] == jane.public_id
+    runner.store.engine.dispose()
+
+
+def test_the_commands_run_under_the_flask_command_too(cli: CLI):
+    """``flask social-auth …`` goes through ``FlaskGroup``, not ``app.cli``: the commenter
+    commands get their app context there as well."""
+    jane = cli.store.sign_in(google()).commenter
+    flask_command = FlaskGroup(create_app=lambda: cli.app)
+    args = ["social-auth", "commenters", "show", jane.public_id]
+    result = CliRunner().invoke(flask_command, args)
+    assert result.exit_code == 0, result.output
+    assert f"Commenter {jane.public_id}" in result.output
+    assert "google:g-jane" in result.output
 
 
 def test_erase_asks_first_then_erases(cli: CLI):
