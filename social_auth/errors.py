@@ -135,3 +135,17 @@ class InvalidInput(SocialAuthError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+
+
+class GuestDisabled(SocialAuthError):
+    """Guest commenting is switched off on this site."""
+
+    status = 403
+    code = "guest_disabled"
+
+
+class RateLimited(SocialAuthError):
+    """Too many requests from one address or for one email."""
+
+    status = 429
+    code = "rate_limited"
