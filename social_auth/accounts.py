@@ -243,9 +243,14 @@ def sign_in_methods(commenter: Commenter) -> int:
     return len(commenter.identities) + (1 if commenter.email_verified else 0)
 
 
+def is_unverified_guest(commenter: Commenter) -> bool:
+    """A guest whose email nobody proved: a name and an address someone typed, nothing more."""
+    return commenter.is_guest and not commenter.email_verified
+
+
 def check_can_connect(commenter: Commenter) -> None:
     """Only a commenter who can sign in again adds another account to connect."""
-    if commenter.is_guest and not commenter.email_verified:
+    if is_unverified_guest(commenter):
         raise InvalidInput("provider", "Guests sign in with an account from the comment form.")
 
 
@@ -310,6 +315,7 @@ __all__ = [
     "describe",
     "export_data",
     "guest_for",
+    "is_unverified_guest",
     "judge",
     "merge_claim",
     "merge_proof",

@@ -53,11 +53,7 @@ def _keep_tokens_out_of_logs(_setup: Any) -> None:
 
 def needs_email_verification(commenter: Commenter) -> bool:
     """True when the site requires guests to confirm their email and this one has not."""
-    return (
-        get_state().settings.guest_verify_email
-        and commenter.is_guest
-        and not commenter.email_verified
-    )
+    return get_state().settings.guest_verify_email and accounts.is_unverified_guest(commenter)
 
 
 @bp.post("/email/start")
