@@ -254,10 +254,10 @@ def check_can_connect(commenter: Commenter) -> None:
         raise InvalidInput("provider", "Guests sign in with an account from the comment form.")
 
 
-def still_connecting(current: Commenter | None, started_by: str | None) -> bool:
-    """Whether the browser still holds the commenter (``public_id``) that started a connection;
-    signed out, or someone else since, links nothing."""
-    return current is not None and current.public_id == started_by
+def still_connecting(current: Commenter, started_by: str | None) -> bool:
+    """Whether ``current`` is the commenter (``public_id``) that started a connection: a
+    browser that changed hands since links nothing."""
+    return current.public_id == started_by
 
 
 def mergeable(owner: Commenter) -> bool:

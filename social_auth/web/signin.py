@@ -268,6 +268,7 @@ def connect(provider: str) -> BaseResponse:
 
 def _finish_connect(result: SignInResult) -> Response:
     current = current_commenter
+    # Signed out, or someone else, since the connection started: link nothing.
     if not isinstance(current, Commenter) or not accounts.still_connecting(
         current, result.commenter
     ):
