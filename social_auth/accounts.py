@@ -1,4 +1,5 @@
-"""Framework-free account operations; here: what a click on a mailed link proves.
+"""Framework-free account rules the web views, admin and CLI share: what a click on a mailed
+link proves (below), guest updates, connecting and merging accounts, ways to sign in, export.
 
 The rule, in one place: a click on a mailed link proves the mailbox to the browser that opens
 it, nothing more. So a click
@@ -28,7 +29,8 @@ from typing import Any, Literal
 from .config import Settings
 from .emails import email_key
 from .errors import CommenterBlocked, InvalidInput, SocialAuthError
-from .profile import normal_text
+from .guest import GuestDetails
+from .profile import Profile, normal_text
 from .store import Commenter, IdentityStore
 from .store.email_links import EmailLinks, MailedLink, token_hash
 from .store.store import BLOCKED_MESSAGE
@@ -192,17 +194,125 @@ def describe(
     return f"\u201c{name}\u201d ({how})"
 
 
+# -- guests, connections, merges, export -----------------------------------------------------
+
+
+def guest_for(
+    store: IdentityStore, current: Commenter | None, details: GuestDetails
+) -> tuple[Commenter, bool]:
+    """The commenter a guest form makes this browser, and whether that starts a session.
+
+    A returning guest (same browser) is updated; anyone else gets a new unverified commenter,
+    never an existing one with that email: typing an address proves nothing.
+    """
+    if current is not None and current.is_guest:
+        if (current.display_name, current.email, current.website) == (
+            details.display_name,
+            details.email,
+            details.website,
+        ):
+            return current, False
+        updated = update_guest(
+            store, current, details.display_name, details.email, details.website,
+            details.avatar_url,
+        )
+        return updated, True
+    guest = store.create_guest(
+        details.display_name, details.email, details.website, details.avatar_url
+    )
+    return guest, True
+
+
+def update_guest(
+    store: IdentityStore,
+    current: Commenter,
+    name: str,
+    email: str | None,
+    website: str | None,
+    avatar: str | None,
+) -> Commenter:
+    """Give a guest new details; the caller signs the browser in to the returned commenter."""
+    # New details start a new session: a copy of this browser's cookie planted or taken
+    # earlier (session fixation) must not follow the guest into details it never saw.
+    store.update_guest(current, name, email, website, avatar)
+    store.bump_session_version(current)
+    updated = store.get(current.id)
+    assert updated is not None
+    return updated
+
+
+def sign_in_methods(commenter: Commenter) -> int:
+    """Ways ``commenter`` can sign in: identities, plus a verified email (magic links)."""
+    return len(commenter.identities) + (1 if commenter.email_verified else 0)
+
+
+def is_unverified_guest(commenter: Commenter) -> bool:
+    """A guest whose email nobody proved: a name and an address someone typed, nothing more."""
+    return commenter.is_guest and not commenter.email_verified
+
+
+def check_can_connect(commenter: Commenter) -> None:
+    """Only a commenter who can sign in again adds another account to connect."""
+    if is_unverified_guest(commenter):
+        raise InvalidInput("provider", "Guests sign in with an account from the comment form.")
+
+
+def still_connecting(current: Commenter, started_by: str | None) -> bool:
+    """Whether ``current`` is the commenter (``public_id``) that started a connection: a
+    browser that changed hands since links nothing."""
+    return current.public_id == started_by
+
+
+def mergeable(owner: Commenter) -> bool:
+    """Whether ``owner`` may be merged into another commenter."""
+    # A blocked commenter merged into another would escape its block.
+    return owner.merged_into_id is None and not owner.is_erased and not owner.is_blocked
+
+
+def merge_proof(current: Commenter, owner: Commenter, profile: Profile) -> list[Any]:
+    """What a merge proof (signed by the caller) says: ``current``, in this session, just
+    signed in with ``profile``'s identity, which ``owner`` holds."""
+    return [current.id, current.session_version, owner.id, profile.provider, profile.subject]
+
+
+def merge_claim(
+    store: IdentityStore, current: Commenter, proof: Any
+) -> tuple[Commenter, str] | None:
+    """The commenter (and provider) a merge proof names, if it is still valid for ``current``."""
+    try:
+        target_id, version, source_id, provider, subject = proof
+        source_key = int(source_id)
+    except (ValueError, TypeError):
+        return None
+    if (target_id, version) != (current.id, current.session_version):
+        return None  # another session's proof, or one from before a sign-out
+    identity = store.find_identity(str(provider), str(subject))
+    source = store.get(source_key)
+    if identity is None or source is None or identity.commenter_id != source.id:
+        return None  # the identity moved meanwhile: the proof is about someone else now
+    return source, str(provider)
+
+
 __all__ = [
     "EmailProof",
     "LinkElsewhere",
     "LinkInvalid",
     "Verdict",
     "bound",
+    "check_can_connect",
     "confirm",
     "confirmation_link",
     "describe",
+    "guest_for",
+    "is_unverified_guest",
     "judge",
+    "merge_claim",
+    "merge_proof",
+    "mergeable",
     "sign_in_link",
+    "sign_in_methods",
+    "still_connecting",
+    "update_guest",
 ]
 
 

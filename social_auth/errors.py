@@ -149,3 +149,17 @@ class CrossSiteRequest(SocialAuthError):
 
     status = 403
     code = "cross_site"
+
+
+class GuestDisabled(SocialAuthError):
+    """Guest commenting is switched off on this site."""
+
+    status = 403
+    code = "guest_disabled"
+
+
+class RateLimited(SocialAuthError):
+    """Too many requests from one address or for one email."""
+
+    status = 429
+    code = "rate_limited"

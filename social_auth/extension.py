@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import Any
-from urllib.parse import urlencode
 
-from flask import Flask, current_app, g, render_template, request
-from markupsafe import Markup
+from flask import Flask, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import admin, session, views
 from .cli import social_auth_cli
 from .config import Settings, config_key, load_settings
 from .errors import ConfigError
-from .flow import FlowSettings, SqlUsedStates, safe_next
+from .flow import FlowSettings, SqlUsedStates
 from .guest import ConsoleMailer, Mailer, SmtpMailer
 from .icons import provider_icon
 from .linking import LinkingPolicy
@@ -25,6 +22,7 @@ from .registry import ProviderRegistry
 from .revocation import CommenterCache, RedisGenerations
 from .state import EXTENSION_KEY, SocialAuthState, get_state
 from .store import IdentityStore
+from .web.block import login_block
 
 #: Largest request body our routes accept (a guest form or a callback is a few KiB at most).
 MAX_BODY_BYTES = 64 * 1024
@@ -106,57 +104,6 @@ def _limit_body() -> None:
         request.max_content_length = limit
         if (request.content_length or 0) > limit:
             raise RequestEntityTooLarge()
-
-
-def login_block(next: str | None = None, draft_field: str | None = None) -> Markup:
-    """The comment form's sign-in block (``social_auth/login_block.html``, overridable).
-
-    ``next`` is where a sign-in returns (default: this page); ``draft_field`` names the host's
-    comment textarea, whose text the block keeps across sign-in, sign-out and redirects.
-    """
-    state = get_state()
-    here = request.full_path.rstrip("?") if request.query_string else request.path
-    target = safe_next(next, here)
-    prefix = state.settings.url_prefix.rstrip("/")
-    commenter = session.current_commenter
-    provider_key = session.signed_in_provider()
-    provider = state.providers.get(provider_key) if provider_key else None
-    html = render_template(
-        "social_auth/login_block.html",
-        commenter=commenter,
-        guest_values=_guest_values(commenter),
-        providers=list(state.providers.values()),
-        signed_in_with=provider.display_title if provider else provider_key,
-        login_url=lambda p, popup="1": f"{prefix}/login/{p.instance_name}?"
-        + urlencode({"next": target, "popup": popup}),
-        prefix=prefix,
-        next=target,
-        guest_enabled=state.settings.guest,
-        draft_field=draft_field,
-        csrf=session.csrf_token(),
-        notice=session.take_notice(),
-        include_assets=_first_block(),
-        titles={p.instance_name: p.display_title for p in state.providers.values()},
-    )
-    return Markup(html)  # noqa: S704 - rendered by Jinja with autoescape on
-
-
-def _guest_values(commenter: Any) -> dict[str, str]:
-    # After a rejected POST the visitor's typing comes back; otherwise a guest's own details.
-    names = ("name", "email", "website")
-    if request.method == "POST":
-        return {n: request.form.get(n, "") for n in names}
-    if commenter.is_authenticated and commenter.is_guest:
-        return dict(zip(names, (commenter.display_name, commenter.email or "",
-                                commenter.website or ""), strict=True))
-    return dict.fromkeys(names, "")
-
-
-def _first_block() -> bool:
-    # The block links its CSS and JS once per page, however many blocks the page has.
-    first = not g.get("_social_auth_assets", False)
-    g._social_auth_assets = True
-    return first
 
 
 def make_commenter_cache(settings: Settings) -> CommenterCache:

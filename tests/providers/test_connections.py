@@ -233,3 +233,41 @@ def test_a_verified_email_lets_the_commenter_claim_a_guest_record(app: Flask):
     html = client.get("/auth/connections", base_url=BASE).get_data(as_text=True)
     assert "guest comments are now part of this account" in html
     assert not re.search(r"/auth/claim/", html)
+
+
+# -- the merge proof holds only for the session that earned it -------------------------------
+
+PROOF = "__Host-social_auth_merge"  # on https
+
+
+def earned_proof(app: Flask) -> tuple[FlaskClient, Commenter, Commenter, str]:
+    """Ann connects the GitHub account the owner holds: the conflict page and its proof."""
+    owner = make_commenter(app, provider="github", subject=GITHUB_ID)
+    client, ann = signed_in(app, subject="ann")
+    assert connect(client).status_code == 409
+    cookie = client.get_cookie(PROOF, domain="blog.example")
+    assert cookie is not None
+    return client, ann, owner, cookie.value
+
+
+def test_a_copied_merge_proof_merges_nothing_into_another_commenter(app: Flask):
+    _, ann, owner, proof = earned_proof(app)
+    eves, eve = signed_in(app, subject="eve")
+    eves.set_cookie(PROOF, proof, domain="blog.example", secure=True)
+    refused = eves.post("/auth/merge", data={"csrf_token": csrf(eves)}, base_url=BASE)
+    assert refused.status_code == 400
+    assert providers_of(app, eve) == ["wordpress"] and providers_of(app, owner) == ["github"]
+    assert providers_of(app, ann) == ["wordpress"]
+
+
+def test_a_merge_proof_from_before_a_sign_out_merges_nothing(app: Flask):
+    client, ann, owner, proof = earned_proof(app)
+    store = get_state(app).store
+    store.bump_session_version(ann)  # signed out everywhere since
+    fresh = store.get(ann.id)
+    assert fresh is not None
+    sign_in_as(client, fresh)
+    client.set_cookie(PROOF, proof, domain="blog.example", secure=True)
+    refused = client.post("/auth/merge", data={"csrf_token": csrf(client)}, base_url=BASE)
+    assert refused.status_code == 400
+    assert providers_of(app, ann) == ["wordpress"] and providers_of(app, owner) == ["github"]

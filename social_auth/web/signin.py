@@ -1,0 +1,370 @@
+"""Signing in: as a guest, with a provider (start and callback), connecting another account,
+the self-service merge it may offer (and its proof cookie), and signing out."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import abort, after_this_request, current_app, render_template, request, url_for
+from flask.wrappers import Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.wrappers import Response as BaseResponse
+
+from .. import accounts, flow, linking
+from ..errors import (
+    AccountConflict,
+    CommenterBlocked,
+    GuestDisabled,
+    InvalidInput,
+    RateLimited,
+    SignInCancelled,
+    SignInError,
+    SocialAuthError,
+    StateMismatch,
+    StoreUnavailable,
+)
+from ..flow import SignInResult, safe_next
+from ..guest import validate_guest
+from ..provider import Profile, Provider
+from ..session import (
+    check_csrf,
+    csrf_token,
+    current_commenter,
+    delete_cookie,
+    get_cookie,
+    set_cookie,
+    set_draft,
+    set_notice,
+    sign_in,
+    sign_out,
+)
+from ..site import absolute_url
+from ..state import get_state
+from ..store import Commenter
+from ..store.store import BLOCKED_MESSAGE
+from .pages import (
+    bp,
+    done,
+    message_page,
+    no_frames,
+    popup_result,
+    private,
+    provider_titles,
+    redirect_to,
+    require_commenter,
+)
+
+#: Sign-ins a client address may start per window: each may cost a call to the provider
+#: (an OAuth 1.0a request token, discovery), so a script must not be able to loop on it.
+START_LIMIT, START_WINDOW = 100, 60
+MERGE_COOKIE, MERGE_SALT, MERGE_MAX_AGE = "social_auth_merge", "social-auth.merge-proof", 600
+_NO_MERGE = (
+    "There is nothing to merge: connect the other account again from your connected "
+    "accounts page, and confirm within ten minutes."
+)
+
+# Everything a provider's answer touches is ``private`` (no Referer, no cache) and loads
+# nothing from elsewhere: a code or state in the URL must never travel on.
+
+
+def guest_sign_in(form: Mapping[str, str]) -> Commenter:
+    """Validate ``name``, ``email``, ``website`` and make the browser that guest.
+
+    A returning guest (same browser) is updated; anyone else gets a new unverified commenter,
+    never an existing one with that email: typing an address proves nothing.
+    """
+    state = get_state()
+    if not state.settings.guest:
+        raise GuestDisabled("Guest commenting is switched off; sign in with an account.")
+    details = validate_guest(form.get("name"), form.get("email"), form.get("website"))
+    current = current_commenter
+    commenter, changed = accounts.guest_for(
+        state.store, current if isinstance(current, Commenter) else None, details
+    )
+    if changed:
+        sign_in(None, commenter)
+    return commenter
+
+
+@bp.post("/guest")
+def guest() -> BaseResponse:
+    check_csrf()
+    guest_sign_in(request.form)
+    return done()
+
+
+@bp.post("/logout")
+def logout() -> BaseResponse:
+    check_csrf()
+    # Without JavaScript the Log Out button submits the whole comment form: keep the draft.
+    field = request.form.get("social_auth_draft_field", "")
+    if field and field != "csrf_token":
+        set_draft(None, request.form.get(field, ""))
+    sign_out(None)
+    return done()
+
+
+def _provider(name: str) -> Provider:
+    provider = get_state().providers.get(name)
+    if provider is None:
+        abort(404, description="There is no sign-in with that name on this site.")
+    return provider
+
+
+def _callback_url(provider: Provider) -> str:
+    return absolute_url("social_auth.callback", provider=provider.instance_name)
+
+
+def _posted_draft() -> str | None:
+    """The comment a JS-off form carried: ``draft``, or the field the block names."""
+    text = request.form.get("draft")
+    field = request.form.get("social_auth_draft_field", "")
+    if text is None and field and field not in ("csrf_token", "draft"):
+        text = request.form.get(field)
+    return text or None
+
+
+@bp.route("/login/<provider>", methods=["GET", "POST"])
+def login(provider: str) -> BaseResponse:
+    """Start a sign-in: GET from a popup or link, POST from a JS-off comment form (with its
+    draft, which comes back in the textarea afterwards)."""
+    chosen = _provider(provider)
+    next_path = safe_next(request.values.get("next"))
+    popup = request.args.get("popup") == "1"
+    draft = None
+    if request.method == "POST":
+        draft, popup = _posted_draft(), False
+        try:
+            # The draft lands in the commenter's textarea: only their own form may set it.
+            check_csrf()
+        except SocialAuthError as exc:
+            return private(_failure(exc, next_path, popup, draft))
+    return _start(chosen, next_path=next_path, popup=popup, draft=draft)
+
+
+def _start(
+    provider: Provider,
+    *,
+    next_path: str,
+    popup: bool,
+    draft: str | None,
+    connect_to: str | None = None,
+) -> BaseResponse:
+    limiter = get_state().rate_limiter
+    if not limiter.hit(f"start:{request.remote_addr or 'unknown'}", START_LIMIT, START_WINDOW):
+        limited = RateLimited("Too many sign-ins were started from here; wait a minute.")
+        return private(_failure(limited, next_path, popup, draft))
+    try:
+        started = flow.start(
+            provider,
+            _callback_url(provider),
+            settings=get_state().flow_settings,
+            next_path=next_path,
+            popup=popup,
+            draft=draft,
+            connect_to=connect_to,
+        )
+    except SocialAuthError as exc:  # the provider is down, or the draft too long to carry
+        return private(_failure(exc, next_path, popup, draft))
+    response = redirect_to(started.url)
+    # ``__Host-`` on https (path ``/``): a sibling subdomain cannot plant a flow of its own.
+    set_cookie(response, flow.COOKIE_NAME, started.cookie_value, flow.MAX_AGE)
+    return private(response)
+
+
+def _failure(
+    error: SocialAuthError, next_path: str, popup: bool, draft: str | None
+) -> Response:
+    """A failed sign-in: the popup tells the page, or a page explains and keeps the draft."""
+    status = error.status if 400 <= error.status < 600 else 400
+    if popup:
+        response = popup_result("error", error.message, next_path)
+    else:
+        title = "Sign-in failed" if status >= 500 else "Sign-in not possible"
+        response = message_page(title, error.message, status, back_url=next_path, draft=draft)
+        if draft:
+            set_draft(response, draft)  # back in the textarea via "Back to where you were"
+    response.status_code = status
+    return response
+
+
+@bp.route("/callback/<provider>", methods=["GET", "POST"])
+def callback(provider: str) -> BaseResponse:
+    """Finish a sign-in (or a connection) started by ``login`` or ``connect``."""
+    after_this_request(_forget_flow)
+    chosen = _provider(provider)
+    settings = get_state().flow_settings
+    # Read once: ``finish_read`` checks it, and a cancel still needs to know what it was for.
+    cookie = flow.read_cookie(get_cookie(flow.COOKIE_NAME), settings=settings)
+    params = {**request.args.to_dict(), **request.form.to_dict()}
+    try:
+        result = flow.finish_read(chosen, cookie, params, _callback_url(chosen), settings=settings)
+    except SignInCancelled as exc:
+        connecting = cookie.state is not None and cookie.state.intent == "connect"
+        return private(_cancelled(exc, connecting))
+    except SignInError as exc:
+        return private(_failure(exc, exc.next_path, exc.popup, exc.draft))
+    try:
+        if result.intent == "connect":
+            return private(_finish_connect(result))
+        return private(_finish_sign_in(result))
+    except SQLAlchemyError:
+        # The database went away mid-callback: each store call rolled back its transaction,
+        # and this answer carries no session cookie, only the draft.
+        logging.getLogger("social_auth").exception("The identity store failed in a callback")
+        unavailable = StoreUnavailable(flow.STORE_DOWN)
+        return private(_failure(unavailable, result.next_path, result.popup, result.draft))
+
+
+def _forget_flow(response: Response) -> Response:
+    delete_cookie(response, flow.COOKIE_NAME)
+    return response
+
+
+def _cancelled(error: SignInCancelled, connecting: bool) -> Response:
+    if error.popup:
+        return popup_result("cancelled", next_url=error.next_path)
+    response = redirect_to(error.next_path)
+    if error.draft:
+        set_draft(response, error.draft)
+    set_notice(response, "connect_cancelled" if connecting else "cancelled")
+    return response
+
+
+def _finish_sign_in(result: SignInResult) -> Response:
+    state = get_state()
+    try:
+        # Refuses a blocked commenter (``CommenterBlocked``) without linking or writing.
+        resolution = linking.resolve(result.profile, None, state.store, state.linking_policy)
+    except SocialAuthError as exc:
+        return _failure(exc, result.next_path, result.popup, result.draft)
+    if resolution.commenter.is_blocked:  # a second guard; the store already refused it
+        blocked = CommenterBlocked(BLOCKED_MESSAGE)
+        return _failure(blocked, result.next_path, result.popup, result.draft)
+    if result.popup:
+        response = popup_result("signed-in", next_url=result.next_path)
+    else:
+        response = redirect_to(result.next_path)
+        if result.draft:
+            set_draft(response, result.draft)
+    sign_in(response, resolution.commenter, resolution.identity)
+    return response
+
+
+@bp.post("/connections/<provider>")
+def connect(provider: str) -> BaseResponse:
+    """Start connecting another account to the signed-in commenter (POST with CSRF only: a
+    link from another site cannot start one)."""
+    check_csrf()
+    commenter = require_commenter()
+    chosen = _provider(provider)
+    accounts.check_can_connect(commenter)
+    here = url_for("social_auth.connections")
+    return _start(chosen, next_path=here, popup=False, draft=None, connect_to=commenter.public_id)
+
+
+def _finish_connect(result: SignInResult) -> Response:
+    current = current_commenter
+    # Signed out, or someone else, since the connection started: link nothing.
+    if not isinstance(current, Commenter) or not accounts.still_connecting(
+        current, result.commenter
+    ):
+        mismatch = StateMismatch(
+            "This connection was started by another session; nothing was connected."
+        )
+        return _failure(mismatch, result.next_path, False, None)
+    state = get_state()
+    try:
+        resolution = linking.resolve(result.profile, current, state.store, state.linking_policy)
+    except AccountConflict as exc:
+        return _conflict(current, exc, result.profile)
+    except SocialAuthError as exc:
+        return _failure(exc, result.next_path, False, None)
+    response = redirect_to(result.next_path)
+    if resolution.outcome == "connected":
+        set_notice(response, "connected")
+    else:  # linking.resolve treats an unverified guest's connection as a plain sign-in
+        sign_in(response, resolution.commenter, resolution.identity)
+    return response
+
+
+# -- the self-service merge ------------------------------------------------------------------
+
+
+def _conflict(current: Commenter, error: AccountConflict, profile: Profile) -> Response:
+    """The identity is someone else's. The commenter just signed in with it, so they proved
+    both: offer to merge that commenter into this one (nothing changes until they confirm)."""
+    owner = get_state().store.get_by_public_id(error.owner_public_id)
+    proof = None
+    if owner is not None and accounts.mergeable(owner):
+        proof = _merge_serializer().dumps(accounts.merge_proof(current, owner, profile))
+    response = _merge_page(current, owner, profile.provider, status=409)
+    if proof is not None:
+        set_cookie(response, MERGE_COOKIE, proof, MERGE_MAX_AGE)
+    return response
+
+
+def _merge_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(get_state().settings.secret_keys, salt=MERGE_SALT)
+
+
+def _merge_page(
+    current: Commenter, owner: Commenter | None, provider: str, *, status: int
+) -> Response:
+    state = get_state()
+    chosen = state.providers.get(provider)
+    title = chosen.display_title if chosen is not None else provider
+    preview = None
+    if owner is not None and accounts.mergeable(owner):
+        preview = state.store.merge_preview(owner, current)
+    body = render_template(
+        "social_auth/merge.html",
+        provider_title=title,
+        owner=owner,
+        current=current,
+        preview=preview,
+        blocked=owner is not None and owner.is_blocked,
+        titles=provider_titles(),
+        csrf=csrf_token(),
+        prefix=state.settings.url_prefix.rstrip("/"),
+    )
+    return no_frames(current_app.response_class(body, status=status, mimetype="text/html"))
+
+
+def _merge_claim(current: Commenter) -> tuple[Commenter, str] | None:
+    """The commenter the pending merge proof names, if it is still valid for ``current``."""
+    raw = get_cookie(MERGE_COOKIE)
+    if not raw:
+        return None
+    try:
+        proof: Any = _merge_serializer().loads(raw, max_age=MERGE_MAX_AGE)
+    except BadSignature:
+        return None
+    return accounts.merge_claim(get_state().store, current, proof)
+
+
+@bp.get("/merge")
+def merge_confirm() -> BaseResponse:
+    current = require_commenter()
+    claim = _merge_claim(current)
+    if claim is None:
+        raise InvalidInput("merge", _NO_MERGE)
+    source, provider = claim
+    return private(_merge_page(current, source, provider, status=200))
+
+
+@bp.post("/merge")
+def merge() -> BaseResponse:
+    check_csrf()
+    current = require_commenter()
+    claim = _merge_claim(current)
+    if claim is None or not accounts.mergeable(claim[0]):
+        raise InvalidInput("merge", _NO_MERGE)
+    get_state().store.merge(claim[0], current, actor=f"commenter:{current.public_id}")
+    response = redirect_to(url_for("social_auth.connections"))
+    delete_cookie(response, MERGE_COOKIE)
+    set_notice(response, "merged")
+    return private(response)
