@@ -139,3 +139,21 @@ def test_the_export_lists_audit_entries_in_the_one_json_form(store: IdentityStor
     assert exported["commenter"]["created_at"] == results.iso(signed.commenter.created_at)
     assert results.iso(None) is None
     json.dumps(exported)  # JSON-ready as it is
+
+
+def test_the_session_read_on_its_own_connection_sees_writes_across_a_dispose(tmp_path: Path):
+    # The session-cookie read keeps its answers while ``data_version`` says nothing changed;
+    # across ``engine.dispose()`` (a fork, new connect-time settings) it still sees a write.
+    on_file = IdentityStore.from_url(f"sqlite:///{tmp_path / 'reader.sqlite3'}")
+    on_file.upgrade_schema()
+    try:
+        guest = on_file.create_guest("Before", None)
+        first = on_file.session_commenter(guest.id)
+        assert first is not None and first.display_name == "Before"
+        assert on_file.session_commenter(guest.id) is first  # unchanged rows: the same objects
+        on_file.engine.dispose()
+        on_file.update_guest(guest, "After", None, None, None)
+        again = on_file.session_commenter(guest.id)
+        assert again is not None and again.display_name == "After"
+    finally:
+        on_file.engine.dispose()
