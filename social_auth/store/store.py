@@ -12,14 +12,13 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import signals
 from ..emails import email_key
-from ..errors import BLOCKED_MESSAGE as BLOCKED_MESSAGE  # re-exported: its former home
+from ..errors import BLOCKED_MESSAGE as BLOCKED_MESSAGE
 from ..errors import AccountConflict, LastSignInMethod, NotFound
 from ..profile import Profile
 from .base import VERSION_TABLE as VERSION_TABLE
 from .base import alembic_config as alembic_config
 from .base import make_engine
 from .connections import ThreadConnections as ThreadConnections
-from .connections import in_memory as in_memory
 from .merging import MergingMixin
 from .models import Base, Commenter, Identity, utcnow
 from .reads import ReadsMixin
@@ -44,6 +43,8 @@ from .rows import (
     refuse_tombstone,
 )
 from .signin import SignInMixin
+
+# The ``X as X`` imports above keep names that lived here before the split importable from here.
 
 
 class IdentityStore(SignInMixin, MergingMixin, ReadsMixin):
