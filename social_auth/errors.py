@@ -65,6 +65,10 @@ class NotSignedIn(SocialAuthError):
     code = "not_signed_in"
 
 
+#: What a blocked commenter is told when a sign-in or a link is refused (``CommenterBlocked``).
+BLOCKED_MESSAGE = "This account is blocked from commenting on this site."
+
+
 class CommenterBlocked(SocialAuthError):
     """The commenter is blocked and may not sign in or comment."""
 

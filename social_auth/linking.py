@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from .emails import email_key
-from .errors import AccountConflict, CommenterBlocked, NotFound, StoreConflict
+from .errors import BLOCKED_MESSAGE, AccountConflict, CommenterBlocked, StoreConflict
 from .provider import Capabilities, Profile, Provider
 from .store import Commenter, Identity, IdentityStore, SignIn
-from .store.store import BLOCKED_MESSAGE
 
 Outcome = Literal["signed_in_existing", "created", "linked_by_email", "connected"]
 
@@ -133,7 +132,7 @@ def _connect(profile: Profile, current: Commenter, store: IdentityStore) -> Reso
         # Left on a tombstone of the current commenter: bring it home.
         store.move_identity(known, current, actor="linking:tombstone")
     identity = store.link(current, profile, unless_blocked=True)
-    return Resolution(_reload(store, current.id), identity, "connected")
+    return Resolution(store.require_by_id(current.id), identity, "connected")
 
 
 def _link_by_email(profile: Profile, store: IdentityStore) -> Resolution | None:
@@ -150,7 +149,7 @@ def _link_by_email(profile: Profile, store: IdentityStore) -> Resolution | None:
         # A concurrent first sign-in created the identity, or the target was merged or erased
         # meanwhile: the plain sign-in path reads whichever state won.
         return None
-    return Resolution(_reload(store, target.id), identity, "linked_by_email")
+    return Resolution(store.require_by_id(target.id), identity, "linked_by_email")
 
 
 def _settle(signed: SignIn, profile: Profile, store: IdentityStore) -> Resolution:
@@ -168,19 +167,12 @@ def _settle(signed: SignIn, profile: Profile, store: IdentityStore) -> Resolutio
             if live.is_blocked:  # the identity must not move to it
                 raise CommenterBlocked(BLOCKED_MESSAGE)
             identity = store.move_identity(identity, live, actor="linking:tombstone")
-            commenter = _reload(store, live.id)
+            commenter = store.require_by_id(live.id)
     return Resolution(commenter, identity, "created" if created else "signed_in_existing")
 
 
 def _can_sign_in(commenter: Commenter) -> bool:
-    return bool(commenter.identities) or commenter.email_verified
-
-
-def _reload(store: IdentityStore, commenter_id: int) -> Commenter:
-    commenter = store.get(commenter_id)
-    if commenter is None:
-        raise NotFound("That commenter no longer exists.")
-    return commenter
+    return commenter.ways_to_sign_in > 0
 
 
 # -- the claim step -----------------------------------------------------------------------

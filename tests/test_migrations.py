@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from social_auth.store import Base, IdentityStore
-from social_auth.store.store import VERSION_TABLE
+from social_auth.store.base import VERSION_TABLE
 
 
 @pytest.mark.parametrize(

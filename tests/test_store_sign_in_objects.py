@@ -9,7 +9,7 @@ from sqlalchemy import event, inspect
 
 from social_auth import Profile
 from social_auth.store import IdentityStore
-from social_auth.store.store import ThreadConnections
+from social_auth.store.connections import ThreadConnections
 
 
 def google(subject: str = "1", **changes: object) -> Profile:

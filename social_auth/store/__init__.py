@@ -1,14 +1,13 @@
-"""The commenter identity store: models and the ``IdentityStore`` over SQLAlchemy."""
+"""The commenter identity store: models and the ``IdentityStore`` over SQLAlchemy.
+
+Modules import one way: ``models`` → ``results`` → ``connections`` → ``base``/``statements``
+→ ``rows``/``hotpath`` → ``merging`` → ``reads``/``signin`` → ``store`` (and ``used_states``,
+``email_links`` beside it).
+"""
 
 from .models import AuditEvent, Base, Commenter, Identity, UsedFlowState
-from .store import (
-    CommenterDetails,
-    CommenterPage,
-    IdentityStore,
-    MergePreview,
-    SignIn,
-    Unmerged,
-)
+from .results import CommenterDetails, CommenterPage, MergePreview, SignIn, Unmerged
+from .store import IdentityStore
 
 __all__ = [
     "AuditEvent",

@@ -115,6 +115,12 @@ class Commenter(Base):
         return self.email_verified_at is not None
 
     @property
+    def ways_to_sign_in(self) -> int:
+        """How many ways this commenter can sign in: each identity, and a verified email (a
+        mailed link signs them in). The one count behind "never remove the last way"."""
+        return len(self.identities) + (1 if self.email_verified_at is not None else 0)
+
+    @property
     def is_erased(self) -> bool:
         return self.erased_at is not None
 

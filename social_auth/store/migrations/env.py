@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
+from social_auth.store.base import VERSION_TABLE
 from social_auth.store.models import Base
-from social_auth.store.store import VERSION_TABLE
 
 connection = context.config.attributes.get("connection")
 if connection is None:
