@@ -28,12 +28,11 @@ from typing import Any, Literal
 
 from .config import Settings
 from .emails import email_key
-from .errors import CommenterBlocked, InvalidInput, SocialAuthError
+from .errors import BLOCKED_MESSAGE, CommenterBlocked, InvalidInput, SocialAuthError
 from .guest import GuestDetails
 from .profile import Profile, normal_text
 from .store import Commenter, IdentityStore
 from .store.email_links import EmailLinks, MailedLink, token_hash
-from .store.store import BLOCKED_MESSAGE
 
 Verdict = Literal["verify", "sign_in", "other_browser", "ended"]
 
@@ -241,11 +240,6 @@ def update_guest(
     return updated
 
 
-def sign_in_methods(commenter: Commenter) -> int:
-    """Ways ``commenter`` can sign in: identities, plus a verified email (magic links)."""
-    return len(commenter.identities) + (1 if commenter.email_verified else 0)
-
-
 def is_unverified_guest(commenter: Commenter) -> bool:
     """A guest whose email nobody proved: a name and an address someone typed, nothing more."""
     return commenter.is_guest and not commenter.email_verified
@@ -310,7 +304,6 @@ __all__ = [
     "merge_proof",
     "mergeable",
     "sign_in_link",
-    "sign_in_methods",
     "still_connecting",
     "update_guest",
 ]

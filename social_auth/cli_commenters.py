@@ -4,7 +4,6 @@ JSON shape for scripts and the one-line summary for people."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 import click
@@ -12,10 +11,7 @@ import click
 from .cli_output import emit, explained, json_option
 from .state import get_state
 from .store import Commenter, CommenterDetails, Identity
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+from .store.results import iso
 
 
 def identity_json(identity: Identity) -> dict[str, Any]:

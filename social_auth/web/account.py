@@ -36,7 +36,7 @@ def connections_payload(commenter: Commenter) -> dict[str, Any]:
     state = get_state()
     titles = provider_titles()
     # The last way to sign in cannot be disconnected (a verified email counts: magic links).
-    can_disconnect = accounts.sign_in_methods(commenter) > 1
+    can_disconnect = commenter.ways_to_sign_in > 1
     guests = linking.claimable_guests(commenter, state.store, state.linking_policy)
     return {
         "identities": [

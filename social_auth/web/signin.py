@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from .. import accounts, flow, linking
 from ..errors import (
+    BLOCKED_MESSAGE,
     AccountConflict,
     CommenterBlocked,
     GuestDisabled,
@@ -44,7 +45,6 @@ from ..session import (
 from ..site import absolute_url
 from ..state import get_state
 from ..store import Commenter
-from ..store.store import BLOCKED_MESSAGE
 from .pages import (
     bp,
     done,
