@@ -8,12 +8,13 @@ import json
 import click
 
 from .accounts import export_data, parse_until
-from .cli_commenters import commenter_json, identity_json, iso, summary
+from .cli_commenters import commenter_json, identity_json, summary
 from .cli_output import confirm, emit, explained, json_option
 from .errors import NotFound, StoreConflict
 from .state import get_state
 from .store import Commenter, Identity, IdentityStore
 from .store.models import utcnow
+from .store.results import iso
 
 #: Actor recorded in the audit log for every change made from the command line.
 CLI_ACTOR = "cli"
