@@ -284,7 +284,7 @@ def test_our_cookie_values_are_itsdangerous_values(payload: object, keys: list[s
     from itsdangerous import URLSafeSerializer
     from itsdangerous.encoding import base64_encode
 
-    from social_auth.session import _CookieSerializer
+    from social_auth.web.signing import CookieSerializer as _CookieSerializer
 
     ours, theirs = _CookieSerializer(keys, salt="s"), URLSafeSerializer(keys, salt="s")
     value = ours.dumps(payload)
