@@ -298,3 +298,20 @@ def test_our_cookie_values_are_itsdangerous_values(payload: object, keys: list[s
         URLSafeSerializer(["another"], salt="s").loads(value)
     with pytest.raises(BadSignature):
         URLSafeSerializer(keys, salt="other").loads(value)
+
+
+def test_our_serializer_reads_itsdangerous_values_under_each_rotated_key():
+    from itsdangerous import URLSafeSerializer
+
+    from social_auth.web.signing import CookieSerializer
+
+    ours = CookieSerializer([b"old-key-of-16-bytes", b"new-key-of-16-bytes"], salt="s")
+    for key in (b"old-key-of-16-bytes", b"new-key-of-16-bytes"):
+        assert ours.loads(URLSafeSerializer(key, salt="s").dumps([1, 2])) == [1, 2]
+    newest = URLSafeSerializer(b"new-key-of-16-bytes", salt="s")
+    assert newest.loads(ours.dumps([1, 2])) == [1, 2]
+    with pytest.raises(BadSignature):
+        URLSafeSerializer(b"old-key-of-16-bytes", salt="s").loads(ours.dumps([1, 2]))
+    assert ours.loads(ours.dumps([3], salt="t"), salt="t") == [3]
+    with pytest.raises(BadSignature):
+        ours.loads(ours.dumps([3], salt="t"))

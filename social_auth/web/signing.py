@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import hmac
 import time
 from typing import Any
 
@@ -18,7 +17,6 @@ from itsdangerous import (
     URLSafeTimedSerializer,
 )
 from itsdangerous.encoding import base64_encode
-from itsdangerous.signer import SigningAlgorithm
 
 from ..config import secret_keys as config_secret_keys
 from ..store import Commenter
@@ -33,57 +31,19 @@ def secret_keys(app: Flask) -> list[bytes]:
     return list(config_secret_keys(app.config))
 
 
-class KeyedHmacSha1(SigningAlgorithm):
-    """itsdangerous' HMAC-SHA1, keyed once per derived key and copied per use (keying costs
-    about as much as the rest of signing a short cookie)."""
-
-    def __init__(self) -> None:
-        self._keyed: dict[bytes, hmac.HMAC] = {}
-
-    def get_signature(self, key: bytes, value: bytes) -> bytes:
-        keyed = self._keyed.get(key)
-        if keyed is None:
-            keyed = self._keyed[key] = hmac.new(key, digestmod=hashlib.sha1)
-        mac = keyed.copy()
-        mac.update(value)
-        return mac.digest()
-
-
-class RememberingSigner(Signer):
-    """itsdangerous' ``Signer`` deriving each key once (``derive_key`` is its hook for that):
-    a signer is made once per serializer, so a key is derived once per worker."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._derived: dict[bytes | None, bytes] = {}
-
-    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
-        key = secret_key.encode() if isinstance(secret_key, str) else secret_key
-        derived = self._derived.get(key)
-        if derived is None:
-            derived = self._derived[key] = super().derive_key(key)
-        return derived
-
-
 class CookieSerializer(URLSafeSerializer):
     """``URLSafeSerializer`` for our cookies, through its extension points; what made signing
     one cost ~200 µs is left out, and the format is unchanged (``loads`` reads both):
 
     - ``dump_payload`` writes compact JSON in base64url without trying zlib first: setting
       zlib up allocates over 256 KiB per call, to save a few bytes on our short payloads;
-    - the signer is made once (``make_signer``), derives its key once and signs with
-      ``KeyedHmacSha1`` (``signer_kwargs``; ``hashlib.sha1``, not itsdangerous' lazy wrapper
-      of it, which makes ``hmac`` fall back to its pure-Python implementation).
+    - HMAC-SHA1 through ``hashlib.sha1`` (``signer_kwargs``) rather than itsdangerous' lazy
+      wrapper of it, which makes ``hmac`` fall back to its pure-Python implementation;
+    - one signer, made once (``make_signer``), instead of one per call.
     """
 
-    default_signer = RememberingSigner
-
     def __init__(self, keys: list[bytes], *, salt: str) -> None:
-        super().__init__(
-            keys,
-            salt=salt,
-            signer_kwargs={"digest_method": hashlib.sha1, "algorithm": KeyedHmacSha1()},
-        )
+        super().__init__(keys, salt=salt, signer_kwargs={"digest_method": hashlib.sha1})
         self._signer = super().make_signer()
         self._remembered: dict[str, str] = {}
 
