@@ -215,12 +215,21 @@ def flask_login_app(database_url: str, engine_options: dict[str, Any]) -> tuple[
     return app, f"session={cookie.value}"
 
 
-def plain_flask_app() -> Any:
-    """The anchor of the anonymous overhead: Flask alone, the same ``SECRET_KEY``, one route."""
+def plain_flask_app(social_auth_in: Path | None = None) -> Any:
+    """The anchor of the anonymous overhead: Flask alone, the same ``SECRET_KEY``, one route;
+    with ``social_auth_in`` (a folder), the same app with only the extension installed."""
     from flask import Flask
 
     app = Flask("bench_plain")
     app.config["SECRET_KEY"] = SECRET
+    if social_auth_in is not None:
+        from social_auth import SocialAuth
+
+        app.config["SOCIAL_AUTH_DATABASE_URI"] = f"sqlite:///{social_auth_in / 'plain.sqlite3'}"
+        app.config["SOCIAL_AUTH_SITE_URL"] = "http://127.0.0.1"
+        extension = SocialAuth(app)
+        with app.app_context():
+            extension.store.upgrade_schema()
 
     @app.get("/bench/bare")
     def bare() -> str:
@@ -245,6 +254,7 @@ def run(ctx: Context) -> None:
         }
         assert name.encode() in fns["signed_in"]()
         fns["plain_bare"] = wsgi_call(plain_flask_app(), "/bench/bare")
+        fns["plain_with_extension"] = wsgi_call(plain_flask_app(folder), "/bench/bare")
         login_app, login_cookie = flask_login_app(f"sqlite:///{folder / 'login.sqlite3'}", {})
         fns["fl_bare"] = wsgi_call(login_app, "/bench/bare", login_cookie)
         fns["fl_page"] = wsgi_call(login_app, "/bench/page", login_cookie)
@@ -276,12 +286,17 @@ def run(ctx: Context) -> None:
         post = ratio_of("post signed-in/anonymous", t["post_signed_in"], t["post_anonymous"])
         post_bare = ratio_of("post anonymous/bare", t["post_anonymous"], t["bare"])
         overhead = ratio_of("blog bare/plain flask", t["bare"], t["plain_bare"])
+        # The same without the blog's own hooks: only what installing the extension adds.
+        extension_only = ratio_of("plain flask with/without the extension",
+                                  t["plain_with_extension"], t["plain_bare"])
         bare_us = t["bare"].median * 1e6
         ctx.record("anonymous_page_ratio", anonymous, target="<= 1.05",
                    note=f"bare route {bare_us:.0f} µs")
         added_us = (t["bare"].median - t["plain_bare"].median) * 1e6
         ctx.record("anonymous_overhead_ratio_vs_plain_flask", overhead, target="<= 1.03",
                    note=f"{added_us:+.1f} µs on {t['plain_bare'].median * 1e6:.0f} µs")
+        ctx.show("anonymous_overhead_extension_only", extension_only,
+                 note="a plain Flask app with only SocialAuth installed")
         ctx.record("signed_in_page_ratio_sqlite", signed, target="<= 1.6",
                    note=f"{t['signed_in'].median * 1e6:.0f} µs")
         if pg:
@@ -300,6 +315,7 @@ def run(ctx: Context) -> None:
                       "anonymous")
         for key, comparison in (("page_anonymous", anonymous), ("page_signed_in_sqlite", signed),
                                 ("anonymous_overhead_vs_plain_flask", overhead),
+                                ("anonymous_overhead_extension_only", extension_only),
                                 ("page_flask_login_sqlite", login), ("post_page", post),
                                 ("post_page_vs_bare", post_bare),
                                 ("page_signed_in_sqlite_vs_bare_without_cookie",
