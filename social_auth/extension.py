@@ -79,9 +79,9 @@ class SocialAuth:
 
 
 def _wire_web(app: Flask) -> None:
-    # Nothing here runs on a host route that never touches the extension, but the body limit
-    # (one prefix test): cookie writes and ``Vary`` are applied by a hook each request that
-    # needs one registers for itself (``web.cookies``), and the templates' names are globals.
+    # A host route that never touches the extension runs nothing of ours but the body limit's
+    # prefix test: cookie writes and ``Vary`` are applied by a hook that each request needing
+    # one registers for itself (``web.cookies``), and the templates' names are globals.
     views.register(app)
     app.before_request(_body_limit(get_state(app).settings.url_prefix))
     if get_state(app).settings.admin_check is not None:
@@ -102,10 +102,10 @@ def _body_limit(url_prefix: str) -> Callable[[], None]:
     """The app's ``before_request`` capping bodies sent to our URLs (``MAX_BODY_BYTES``).
 
     On the app, not on our blueprints: it must run before any blueprint's own hooks (the
-    admin's reads the form for its CSRF check), and for our URLs that match no route. Per
-    request, not app-wide: the host may accept large uploads on its own routes (its
-    ``MAX_CONTENT_LENGTH`` still applies when smaller). Werkzeug answers 413 as soon as the
-    declared length, or the bytes actually read, pass the limit.
+    admin's reads the form for its CSRF check, and refuses a non-admin with a 403 first). The
+    limit is set per request, for our URLs only: the host may accept large uploads on its own
+    routes (its ``MAX_CONTENT_LENGTH`` still applies when smaller). Werkzeug answers 413 as
+    soon as the declared length, or the bytes actually read, pass the limit.
     """
     prefix = url_prefix.rstrip("/") + "/"
 
