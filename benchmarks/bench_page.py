@@ -12,6 +12,9 @@ same ``Cookie`` header (a signed-in browser sends it to every route; parsing it,
 session cookie, is the request's cost, not the commenter lookup's):
 
 - ``anonymous_page_ratio``: no cookie, SQLite store;
+- ``anonymous_overhead_ratio_vs_plain_flask``: the blog's bare route, no cookie, divided by the
+  same route of a plain Flask app with the same ``SECRET_KEY``: what installing the extension
+  costs a host route that never touches ``current_commenter`` (the blog's own hooks included);
 - ``signed_in_page_ratio_sqlite``: a signed-in commenter on SQLite (one indexed query);
 - ``signed_in_page_ratio_postgres``: on PostgreSQL with ``SOCIAL_AUTH_REDIS_URL`` set (one Redis
   ``GET`` while the commenter is unchanged, sent as the request arrives once the route is known
@@ -212,6 +215,29 @@ def flask_login_app(database_url: str, engine_options: dict[str, Any]) -> tuple[
     return app, f"session={cookie.value}"
 
 
+def plain_flask_app(social_auth_in: Path | None = None) -> Any:
+    """The anchor of the anonymous overhead: Flask alone, the same ``SECRET_KEY``, one route;
+    with ``social_auth_in`` (a folder), the same app with only the extension installed."""
+    from flask import Flask
+
+    app = Flask("bench_plain")
+    app.config["SECRET_KEY"] = SECRET
+    if social_auth_in is not None:
+        from social_auth import SocialAuth
+
+        app.config["SOCIAL_AUTH_DATABASE_URI"] = f"sqlite:///{social_auth_in / 'plain.sqlite3'}"
+        app.config["SOCIAL_AUTH_SITE_URL"] = "http://127.0.0.1"
+        extension = SocialAuth(app)
+        with app.app_context():
+            extension.store.upgrade_schema()
+
+    @app.get("/bench/bare")
+    def bare() -> str:
+        return "<p>Hello, visitor</p>"
+
+    return app
+
+
 def run(ctx: Context) -> None:
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench_page_")))
@@ -227,6 +253,8 @@ def run(ctx: Context) -> None:
             "post_signed_in": wsgi_call(app, f"/posts/{SLUG}", cookie),
         }
         assert name.encode() in fns["signed_in"]()
+        fns["plain_bare"] = wsgi_call(plain_flask_app(), "/bench/bare")
+        fns["plain_with_extension"] = wsgi_call(plain_flask_app(folder), "/bench/bare")
         login_app, login_cookie = flask_login_app(f"sqlite:///{folder / 'login.sqlite3'}", {})
         fns["fl_bare"] = wsgi_call(login_app, "/bench/bare", login_cookie)
         fns["fl_page"] = wsgi_call(login_app, "/bench/page", login_cookie)
@@ -257,9 +285,18 @@ def run(ctx: Context) -> None:
         login = ratio_of("flask-login/bare", t["fl_page"], t["fl_bare"])
         post = ratio_of("post signed-in/anonymous", t["post_signed_in"], t["post_anonymous"])
         post_bare = ratio_of("post anonymous/bare", t["post_anonymous"], t["bare"])
+        overhead = ratio_of("blog bare/plain flask", t["bare"], t["plain_bare"])
+        # The same without the blog's own hooks: only what installing the extension adds.
+        extension_only = ratio_of("plain flask with/without the extension",
+                                  t["plain_with_extension"], t["plain_bare"])
         bare_us = t["bare"].median * 1e6
         ctx.record("anonymous_page_ratio", anonymous, target="<= 1.05",
                    note=f"bare route {bare_us:.0f} µs")
+        added_us = (t["bare"].median - t["plain_bare"].median) * 1e6
+        ctx.record("anonymous_overhead_ratio_vs_plain_flask", overhead, target="<= 1.03",
+                   note=f"{added_us:+.1f} µs on {t['plain_bare'].median * 1e6:.0f} µs")
+        ctx.show("anonymous_overhead_extension_only", extension_only,
+                 note="a plain Flask app with only SocialAuth installed")
         ctx.record("signed_in_page_ratio_sqlite", signed, target="<= 1.6",
                    note=f"{t['signed_in'].median * 1e6:.0f} µs")
         if pg:
@@ -277,6 +314,8 @@ def run(ctx: Context) -> None:
                  note=f"the blog's post page, {t['post_anonymous'].median * 1e6:.0f} µs "
                       "anonymous")
         for key, comparison in (("page_anonymous", anonymous), ("page_signed_in_sqlite", signed),
+                                ("anonymous_overhead_vs_plain_flask", overhead),
+                                ("anonymous_overhead_extension_only", extension_only),
                                 ("page_flask_login_sqlite", login), ("post_page", post),
                                 ("post_page_vs_bare", post_bare),
                                 ("page_signed_in_sqlite_vs_bare_without_cookie",

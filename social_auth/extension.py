@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from flask import Flask, current_app, request
+from flask import Flask, Request, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import admin, session, views
@@ -77,11 +77,13 @@ class SocialAuth:
 
 
 def _wire_web(app: Flask) -> None:
+    # A host route that never touches the extension runs nothing of ours but the body limit's
+    # prefix test: cookie writes and ``Vary`` are applied by a hook that each request needing
+    # one registers for itself (``web.cookies``), and the templates' names are globals.
     views.register(app)
-    app.before_request(_limit_body)
+    app.before_request(_body_limit(get_state(app).settings.url_prefix))
     if get_state(app).settings.admin_check is not None:
         admin.register(app)
-    app.after_request(session.after_request)
     state = get_state(app)
     if state.commenter_cache is not None:
         state.ask_early = session.AskEarly(app.wsgi_app, app, state.commenter_cache)
@@ -90,20 +92,35 @@ def _wire_web(app: Flask) -> None:
     app.add_template_global(session.take_draft, "social_auth_draft")
     app.add_template_global(session.csrf_token, "social_auth_csrf_token")
     app.add_template_global(provider_icon, "social_auth_icon")
-    app.context_processor(lambda: {"current_commenter": session.current_commenter})
+    # A global rather than a context processor: looked up only by templates that use it.
+    app.jinja_env.globals["current_commenter"] = session.current_commenter
 
 
-def _limit_body() -> None:
-    # Per request, not app-wide: the host may accept large uploads on its own routes (its
-    # MAX_CONTENT_LENGTH still applies when it is smaller). Werkzeug answers 413 as soon as
-    # the declared length, or the bytes actually read, pass the limit.
-    prefix = get_state().settings.url_prefix.rstrip("/") + "/"
-    if request.path.startswith(prefix):
-        host_limit = current_app.config.get("MAX_CONTENT_LENGTH")
-        limit = min(MAX_BODY_BYTES, host_limit or MAX_BODY_BYTES)
-        request.max_content_length = limit
-        if (request.content_length or 0) > limit:
-            raise RequestEntityTooLarge()
+def _body_limit(url_prefix: str) -> Callable[[], None]:
+    """The app's ``before_request`` capping bodies sent to our URLs (``MAX_BODY_BYTES``).
+
+    On the app, not on our blueprints: it must run before any blueprint's own hooks (the
+    admin's reads the form for its CSRF check, and refuses a non-admin with a 403 first). The
+    limit is set per request, for our URLs only: the host may accept large uploads on its own
+    routes (its ``MAX_CONTENT_LENGTH`` still applies when smaller). Werkzeug answers 413 as
+    soon as the declared length, or the bytes actually read, pass the limit.
+    """
+    prefix = url_prefix.rstrip("/") + "/"
+
+    def limit_body() -> None:
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        if req.path.startswith(prefix):
+            _limit_body(req)
+
+    return limit_body
+
+
+def _limit_body(req: Request) -> None:
+    host_limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    limit = min(MAX_BODY_BYTES, host_limit or MAX_BODY_BYTES)
+    req.max_content_length = limit
+    if (req.content_length or 0) > limit:
+        raise RequestEntityTooLarge()
 
 
 def make_commenter_cache(settings: Settings) -> CommenterCache:

@@ -38,6 +38,7 @@ def test_a_quick_benchmark_run_writes_every_key_it_measures(tmp_path: Path):
         "id_token_us",
         "id_token_ratio_to_rs256",
         "anonymous_page_ratio",
+        "anonymous_overhead_ratio_vs_plain_flask",
         "signed_in_page_ratio_sqlite",
         "flask_login_page_ratio_sqlite",
         "server_rps_ratio",

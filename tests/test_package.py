@@ -66,7 +66,7 @@ def test_only_the_flask_layer_imports_flask(path: Path):
     if path.name in FLASK_MODULES and path.parent.name == "social_auth":
         return
     if path.parent.name == "web" and path.parent.parent.name == "social_auth":
-        return  # the Flask internals
+        return  # the Flask layer's internals
     assert not {m for m in imported_modules(path) if m.split(".")[0] == "flask"}
 
 

@@ -284,7 +284,7 @@ def test_our_cookie_values_are_itsdangerous_values(payload: object, keys: list[s
     from itsdangerous import URLSafeSerializer
     from itsdangerous.encoding import base64_encode
 
-    from social_auth.session import _CookieSerializer
+    from social_auth.web.signing import CookieSerializer as _CookieSerializer
 
     ours, theirs = _CookieSerializer(keys, salt="s"), URLSafeSerializer(keys, salt="s")
     value = ours.dumps(payload)
@@ -298,3 +298,47 @@ def test_our_cookie_values_are_itsdangerous_values(payload: object, keys: list[s
         URLSafeSerializer(["another"], salt="s").loads(value)
     with pytest.raises(BadSignature):
         URLSafeSerializer(keys, salt="other").loads(value)
+
+
+def test_our_serializer_reads_itsdangerous_values_under_each_rotated_key():
+    from itsdangerous import URLSafeSerializer
+
+    from social_auth.web.signing import CookieSerializer
+
+    ours = CookieSerializer([b"old-key-of-16-bytes", b"new-key-of-16-bytes"], salt="s")
+    for key in (b"old-key-of-16-bytes", b"new-key-of-16-bytes"):
+        assert ours.loads(URLSafeSerializer(key, salt="s").dumps([1, 2])) == [1, 2]
+    newest = URLSafeSerializer(b"new-key-of-16-bytes", salt="s")
+    assert newest.loads(ours.dumps([1, 2])) == [1, 2]
+    with pytest.raises(BadSignature):
+        URLSafeSerializer(b"old-key-of-16-bytes", salt="s").loads(ours.dumps([1, 2]))
+    assert ours.loads(ours.dumps([3], salt="t"), salt="t") == [3]
+    with pytest.raises(BadSignature):
+        ours.loads(ours.dumps([3], salt="t"))
+
+
+def test_host_routes_get_our_cookie_writes_only_when_they_look_at_the_commenter(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    app = make_app(tmp_path, SOCIAL_AUTH_SESSION_IDLE=600, SOCIAL_AUTH_SESSION_LIFETIME=86400)
+
+    @app.get("/plain")
+    def plain() -> str:
+        return "plain"
+
+    client = app.test_client()
+    clock = FakeClock(monkeypatch)
+    commenter = sign_in_client(client)
+    clock.advance(500)  # the idle window is due to slide on the next page that looks
+    untouched = client.get("/plain")
+    assert untouched.headers.getlist("Set-Cookie") == []
+    assert "Vary" not in untouched.headers
+    looked = client.get("/whoami")
+    assert looked.get_data(as_text=True) == commenter.public_id
+    assert [c for c in looked.headers.getlist("Set-Cookie") if c.startswith(SESSION_COOKIE)]
+    assert looked.headers.getlist("Vary") == ["Cookie"]
+    get_state(app).store.bump_session_version(commenter)  # the cookie is now stale
+    assert client.get("/plain").headers.getlist("Set-Cookie") == []
+    stale = client.get("/whoami")
+    assert stale.get_data(as_text=True) == "anonymous"
+    assert any(c.startswith(f"{SESSION_COOKIE}=;") for c in stale.headers.getlist("Set-Cookie"))
