@@ -105,7 +105,8 @@ class _ThreadConnection:
         """The reply to GET ``ticket``; the replies of older GETs are read and dropped."""
         while True:
             oldest = self.unread.pop(0)[0]
-            value = self.connection.read_response()  # raises ResponseError for WRONGTYPE
+            # Bytes whatever ``decode_responses`` the URL sets; raises ResponseError (WRONGTYPE).
+            value = self.connection.read_response(disable_decoding=True)
             if oldest == ticket:
                 if value is not None and not isinstance(value, bytes):
                     raise GenerationsProtocolError(repr(value)[:80])

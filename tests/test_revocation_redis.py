@@ -81,6 +81,17 @@ def test_a_reply_that_is_not_a_string_falls_back_on_the_database(generations):
     assert cache.get(5, loader(loads)).session_version == 3  # type: ignore[union-attr]
 
 
+def test_tokens_are_compared_as_bytes_whatever_the_url_decodes(redis_setup):
+    url, client, prefix = redis_setup
+    gens = RedisGenerations(with_options(url, decode_responses="true"), ttl=60, prefix=prefix)
+    client.set(f"{prefix}6", b"\xff\xfe not utf-8")  # tokens are random bytes
+    cache = CommenterCache(gens, errors=gens.errors)
+    loads: dict[int, int] = {}
+    assert cache.get(6, loader(loads)).session_version == 1  # type: ignore[union-attr]
+    assert cache.get(6, loader(loads)).session_version == 1  # cached: no decode error
+    assert gens.current(6) == b"\xff\xfe not utf-8"
+
+
 def test_each_thread_reads_only_the_replies_to_its_own_gets(generations):
     gens, client, prefix = generations
     ids = range(10, 18)
