@@ -39,7 +39,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Collection
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .store import Commenter
 
@@ -94,11 +94,20 @@ class _ThreadConnection:
         self.forks = _forks
         #: (ticket, commenter id) of the GETs sent whose replies are not read yet, oldest first.
         self.unread: list[tuple[int, int]] = []
+        #: commenter id -> its GET as redis-py packed it
+        self.packed: dict[int, Any] = {}
 
     def send(self, ticket: int, commenter_id: int) -> None:
+        command = self.packed.get(commenter_id)
+        if command is None:  # packed once per commenter: redis-py's packer is most of the cost
+            if len(self.packed) >= MAX_ENTRIES:
+                self.packed = {}
+            command = self.connection.pack_command(  # type: ignore[no-untyped-call]
+                "GET", f"{self.prefix}{commenter_id}"
+            )
+            self.packed[commenter_id] = command
         # No health check: its PING would be answered after our unread GETs, and read as one.
-        key = f"{self.prefix}{commenter_id}"
-        self.connection.send_command("GET", key, check_health=False)  # type: ignore[no-untyped-call]
+        self.connection.send_packed_command(command, check_health=False)  # type: ignore[no-untyped-call]
         self.unread.append((ticket, commenter_id))
 
     def reply(self, ticket: int) -> bytes | None:
