@@ -21,7 +21,7 @@ when the page first looks at the commenter, so the round trip overlaps the frame
 the token is then as of the request's arrival, which is all the above needs. Replies are read in
 the order their GETs were sent, and one is used only by the request that asked for it, only for
 the commenter it asked about. The GETs go over each thread's own redis-py connection, through
-its public ``send_command``/``read_response``: no wire format of ours to keep in step.
+its public ``send_packed_command``/``read_response``: no wire format of ours to keep.
 
 The one gap: a write committed while Redis is down (or failing between the commit and the
 token's replacement) raises to its caller, but other workers that served no request during the
@@ -82,10 +82,11 @@ class GenerationsProtocolError(Exception):
 class _ThreadConnection:
     """This thread's own redis-py connection: GETs sent when asked, their replies read in order.
 
-    Through redis-py's public connection API (``send_command``, ``read_response``), on a
-    connection no pool hands out, so a GET may be *asked* early in a request and its reply read
-    later (``RedisGenerations.ask``). Replies are read strictly in the order the GETs were
-    sent, so an answer is never taken for another commenter's or another request's GET.
+    Through redis-py's public connection API (``pack_command``, ``send_packed_command``,
+    ``read_response``), on a connection no pool hands out, so a GET may be *asked* early in a
+    request and its reply read later (``RedisGenerations.ask``). Replies are read strictly in
+    the order the GETs were sent, so an answer is never taken for another commenter's or
+    another request's GET.
     """
 
     def __init__(self, connection: AbstractConnection, prefix: str) -> None:
