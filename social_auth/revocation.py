@@ -20,8 +20,8 @@ The GET is usually sent the moment a request arrives (``session.AskEarly``) and 
 when the page first looks at the commenter, so the round trip overlaps the framework's own work:
 the token is then as of the request's arrival, which is all the above needs. Replies are read in
 the order their GETs were sent, and one is used only by the request that asked for it, only for
-the commenter it asked about. The GETs go over each thread's own socket, written and parsed by
-hand after redis-py's handshake: redis-py's client layer costs more than the round trip.
+the commenter it asked about. The GETs go over each thread's own redis-py connection, through
+its public ``send_packed_command``/``read_response``: no wire format of ours to keep.
 
 The one gap: a write committed while Redis is down (or failing between the commit and the
 token's replacement) raises to its caller, but other workers that served no request during the
@@ -36,14 +36,15 @@ from __future__ import annotations
 import itertools
 import os
 import secrets
-import socket
-import struct
 import threading
 import time
 from collections.abc import Callable, Collection
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .store import Commenter
+
+if TYPE_CHECKING:
+    from redis.connection import AbstractConnection
 
 #: Redis key prefix of the per-commenter generation tokens.
 PREFIX = "social_auth:gen:"
@@ -74,73 +75,55 @@ class Generations(Protocol):
 
 
 class GenerationsProtocolError(Exception):
-    """Redis answered something other than a GET reply; the connection is dropped."""
+    """Redis answered a GET with something other than a string or nil; the connection is
+    dropped."""
 
 
-class _Wire:
-    """This thread's own socket to Redis: GETs written by hand, their replies read in order.
+class _ThreadConnection:
+    """This thread's own redis-py connection: GETs sent when asked, their replies read in order.
 
-    redis-py's client layer (pool checkout, retries, response callbacks, its parser) costs more
-    than the round trip, so after redis-py's own handshake (AUTH, SELECT, TLS) the socket is
-    used directly. A GET may be *asked* early in a request and its reply read later
-    (``RedisGenerations.ask``); replies are read strictly in the order the GETs were sent, so
-    an answer is never taken for another commenter's or another request's GET.
+    Through redis-py's public connection API (``pack_command``, ``send_packed_command``,
+    ``read_response``), on a connection no pool hands out, so a GET may be *asked* early in a
+    request and its reply read later (``RedisGenerations.ask``). Replies are read strictly in
+    the order the GETs were sent, so an answer is never taken for another commenter's or
+    another request's GET.
     """
 
-    def __init__(self, connection: Any, prefix: str) -> None:
+    def __init__(self, connection: AbstractConnection, prefix: str) -> None:
         self.connection = connection
-        self.sock: socket.socket = connection._sock
-        if type(self.sock) is socket.socket:
-            # The kernel enforces the timeout: a Python-level one polls before every call.
-            seconds = self.sock.gettimeout() or 2.0
-            self.sock.settimeout(None)
-            timeval = struct.pack("ll", int(seconds), int(seconds % 1 * 1e6))
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
-        self.prefix = prefix.encode()
+        self.prefix = prefix
         self.forks = _forks
-        self.buffer = b""
         #: (ticket, commenter id) of the GETs sent whose replies are not read yet, oldest first.
         self.unread: list[tuple[int, int]] = []
+        #: commenter id -> its GET as redis-py packed it
+        self.packed: dict[int, Any] = {}
 
     def send(self, ticket: int, commenter_id: int) -> None:
-        key = b"%b%d" % (self.prefix, commenter_id)
-        self.sock.sendall(b"*2\r\n$3\r\nGET\r\n$%d\r\n%b\r\n" % (len(key), key))
+        command = self.packed.get(commenter_id)
+        if command is None:  # packed once per commenter: redis-py's packer is most of the cost
+            if len(self.packed) >= MAX_ENTRIES:
+                self.packed = {}
+            command = self.connection.pack_command(  # type: ignore[no-untyped-call]
+                "GET", f"{self.prefix}{commenter_id}"
+            )
+            self.packed[commenter_id] = command
+        # No health check: its PING would be answered after our unread GETs, and read as one.
+        self.connection.send_packed_command(command, check_health=False)  # type: ignore[no-untyped-call]
         self.unread.append((ticket, commenter_id))
 
     def reply(self, ticket: int) -> bytes | None:
         """The reply to GET ``ticket``; the replies of older GETs are read and dropped."""
         while True:
             oldest = self.unread.pop(0)[0]
-            value = self._read_one()
+            # Bytes whatever ``decode_responses`` the URL sets; raises ResponseError (WRONGTYPE).
+            value = self.connection.read_response(disable_decoding=True)
             if oldest == ticket:
+                if value is not None and not isinstance(value, bytes):
+                    raise GenerationsProtocolError(repr(value)[:80])
                 return value
 
-    def _read_one(self) -> bytes | None:
-        # Only what a GET can answer: "$<n>\r\n<n bytes>\r\n", "$-1\r\n" or RESP3's "_\r\n".
-        while True:
-            buffer = self.buffer
-            end = buffer.find(b"\r\n")
-            if end > 0:
-                kind = buffer[0]
-                if kind == 36:  # "$"
-                    size = int(buffer[1:end])
-                    if size < 0:
-                        self.buffer = buffer[end + 2 :]
-                        return None
-                    stop = end + 2 + size
-                    if len(buffer) >= stop + 2:
-                        self.buffer = buffer[stop + 2 :]
-                        return buffer[end + 2 : stop]
-                elif kind == 95 and end == 1:  # "_"
-                    self.buffer = buffer[3:]
-                    return None
-                else:
-                    raise GenerationsProtocolError(repr(buffer[:80]))
-            chunk = self.sock.recv(4096)
-            if not chunk:
-                raise ConnectionError("Redis closed the connection")
-            self.buffer = buffer + chunk
+    def close(self) -> None:
+        self.connection.disconnect()  # type: ignore[no-untyped-call]
 
 
 #: Forks of this process so far: a forked worker makes connections of its own.
@@ -161,9 +144,8 @@ class RedisGenerations:
     def __init__(self, url: str, *, ttl: int, prefix: str = PREFIX) -> None:
         import redis
 
-        # RESP2 unless the URL asks for RESP3: the wire reads nothing but GET replies.
-        self._redis: Any = redis.Redis.from_url(
-            url, socket_timeout=2, socket_connect_timeout=2, protocol=2
+        self._redis: redis.Redis = redis.Redis.from_url(
+            url, socket_timeout=2, socket_connect_timeout=2
         )
         self._prefix = prefix
         # A token outlives every session cookie that could be checked against it; after that
@@ -180,39 +162,41 @@ class RedisGenerations:
 
         Only for a request that has arrived: the reply is as fresh as the moment it is sent.
         """
-        wire = self._wire()
+        own = self._connection()
         ticket = next(self._tickets)
         try:
-            if wire.unread:  # asked by an earlier request that never read it: stale, drop it
-                wire.reply(wire.unread[-1][0])
-            wire.send(ticket, commenter_id)
+            if own.unread:  # asked by an earlier request that never read it: stale, drop it
+                own.reply(own.unread[-1][0])
+            own.send(ticket, commenter_id)
         except BaseException:
-            self._drop(wire)
+            self._drop(own)
             raise
         return ticket
 
     def current(self, commenter_id: int, ticket: int | None = None) -> bytes | None:
-        wire = self._wire()
+        own = self._connection()
         try:
-            if ticket is None or (ticket, commenter_id) not in wire.unread:
+            if ticket is None or (ticket, commenter_id) not in own.unread:
                 ticket = next(self._tickets)
-                wire.send(ticket, commenter_id)
-            return wire.reply(ticket)
+                own.send(ticket, commenter_id)
+            return own.reply(ticket)
         except BaseException:
-            self._drop(wire)  # reconnects on the next call
+            self._drop(own)  # reconnects on the next call
             raise
 
-    def _wire(self) -> _Wire:
-        wire: _Wire | None = self._local.__dict__.get("wire")
-        if wire is None or wire.forks != _forks:
-            connection = self._redis.connection_pool.make_connection()
-            connection.connect()
-            wire = self._local.wire = _Wire(connection, self._prefix)
-        return wire
+    def _connection(self) -> _ThreadConnection:
+        own: _ThreadConnection | None = getattr(self._local, "connection", None)
+        if own is None or own.forks != _forks:
+            # A connection of our own, outside the pool: replies stay unread across calls.
+            pool = self._redis.connection_pool
+            connection = pool.connection_class(**pool.connection_kwargs)
+            connection.connect()  # AUTH, SELECT, HELLO, TLS: redis-py's handshake
+            own = self._local.connection = _ThreadConnection(connection, self._prefix)
+        return own
 
-    def _drop(self, wire: _Wire) -> None:
-        self._local.__dict__.pop("wire", None)
-        wire.connection.disconnect()
+    def _drop(self, own: _ThreadConnection) -> None:
+        self._local.connection = None
+        own.close()
 
     def bump(self, commenter_ids: Collection[int]) -> None:
         pipe = self._redis.pipeline(transaction=False)

@@ -223,60 +223,6 @@ def test_an_early_get_for_a_decoy_cookie_is_not_taken_for_the_real_one(two):
     assert probe == f"early:{decoy.id} anonymous"
 
 
-@pytest.fixture
-def generations() -> Iterator[Any]:
-    import redis
-
-    from social_auth.revocation import RedisGenerations
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except Exception as exc:
-        missing_part(f"Redis at {REDIS_URL} is unreachable: {exc.__class__.__name__}")
-    prefix = f"sa_test:{uuid.uuid4().hex[:12]}:"
-    client = redis.Redis.from_url(REDIS_URL)
-    yield RedisGenerations(REDIS_URL, ttl=60, prefix=prefix), client, prefix
-    client.delete(*client.keys(f"{prefix}*") or [f"{prefix}none"])
-    client.close()
-
-
-def test_a_reply_asked_for_by_an_earlier_request_is_never_read_as_a_later_ones(generations):
-    gens, client, prefix = generations
-    gens.bump([1])
-    stale = gens.ask(1)  # a request asked early, then never looked at the commenter
-    gens.bump([1])
-    assert gens.current(1) == client.get(f"{prefix}1")
-    next_request = gens.ask(1)
-    gens.bump([1])
-    assert gens.current(1, stale) == client.get(f"{prefix}1")  # dropped: asked afresh
-    assert gens.current(1, next_request) == client.get(f"{prefix}1")
-
-
-def test_an_early_reply_is_read_in_its_own_request_and_only_for_its_commenter(generations):
-    gens, client, prefix = generations
-    gens.bump([1, 2])
-    before = client.get(f"{prefix}1")
-    ticket = gens.ask(1)
-    assert gens.current(2, ticket) == client.get(f"{prefix}2")  # another commenter: asked anew
-    ticket = gens.ask(1)
-    gens.bump([1])  # a change racing this request: its GET was sent before it
-    assert gens.current(1, ticket) == before
-    assert gens.current(1) == client.get(f"{prefix}1") != before
-    assert gens.current(3) is None
-
-
-def test_a_reply_that_is_not_a_string_falls_back_on_the_database(generations):
-    gens, client, prefix = generations
-    client.rpush(f"{prefix}5", "not-a-token")  # GET answers WRONGTYPE
-    cache = CommenterCache(gens, errors=gens.errors)
-    loads: dict[int, int] = {}
-    assert cache.get(5, loader(loads)).session_version == 1  # type: ignore[union-attr]
-    assert cache.get(5, loader(loads)).session_version == 2  # type: ignore[union-attr]
-    client.delete(f"{prefix}5")
-    assert cache.get(5, loader(loads)).session_version == 3  # reconnected, cached again
-    assert cache.get(5, loader(loads)).session_version == 3  # type: ignore[union-attr]
-
-
 # -- the cache itself, without Redis --------------------------------------------------------
 
 
@@ -388,13 +334,3 @@ def test_a_rolled_back_write_notifies_nobody(store: IdentityStore):
         s.flush()
         raise RuntimeError("abandon")
     assert heard == []
-
-
-def test_an_unreachable_redis_raises_an_error_the_cache_falls_back_on():
-    from social_auth.revocation import RedisGenerations
-
-    generations = RedisGenerations("redis://127.0.0.1:1/0", ttl=60)
-    cache = CommenterCache(generations, errors=generations.errors)
-    loads: dict[int, int] = {}
-    assert cache.get(7, loader(loads)).session_version == 1  # type: ignore[union-attr]
-    assert cache.get(7, loader(loads)).session_version == 2  # type: ignore[union-attr]
