@@ -57,6 +57,20 @@ class _Limits:
         return self._strategy.get_window_stats(_item(limit, window), key).remaining
 
 
+class _Expirations(dict[str, float]):
+    """``MemoryStorage.expirations`` that reads a missing key as expired long ago.
+
+    limits 5.8's expiry sweep (a timer thread) lists the keys, then reads
+    ``expirations[key]`` for each: a key another thread popped in between (an eviction here,
+    or a hit finding its own counter expired) raises ``KeyError`` in the sweep thread, which
+    stops sweeping until the next hit (and fails a test run that treats thread errors as
+    errors). A missing key is simply one the sweep need not drop.
+    """
+
+    def __missing__(self, key: str) -> float:
+        return 0.0
+
+
 class MemoryRateLimiter(_Limits):
     """Per-process counters (one worker, or development), at most ``max_keys`` of them.
 
@@ -71,7 +85,9 @@ class MemoryRateLimiter(_Limits):
     """
 
     def __init__(self, max_keys: int = MAX_KEYS) -> None:
-        super().__init__(MemoryStorage())
+        storage = MemoryStorage()
+        storage.expirations = _Expirations()
+        super().__init__(storage)
         self.max_keys = max_keys
         # One lock around every storage call as well: limits 5.8's MemoryStorage restarts its
         # expiry timer without one, and two threads doing it at once raise RuntimeError

@@ -119,3 +119,17 @@ def test_with_a_redis_url_two_workers_share_the_magic_link_limit(tmp_path):
         )
         codes.append(response.status_code)
     assert codes == [200, 200, 200, 429]
+
+
+def test_a_key_popped_while_the_sweep_lists_keys_reads_as_expired():
+    """limits' expiry sweep lists the keys, then reads ``expirations[key]`` for each: a key an
+    eviction or a hit popped in between must read as expired, not raise in the sweep thread."""
+    import time as clock
+
+    from social_auth.ratelimit import MemoryRateLimiter
+
+    limiter = MemoryRateLimiter(max_keys=2)
+    for n in range(50):
+        limiter.hit(f"k{n}", 5, 60)
+    expirations = limiter.storage.expirations  # type: ignore[attr-defined]
+    assert expirations["k0"] <= clock.time()  # evicted: gone from the storage
