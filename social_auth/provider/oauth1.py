@@ -4,7 +4,7 @@ signed by Authlib's transport-free ``ClientAuth``. Other protocols pass through.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import parse_qsl
 
 from authlib.oauth1 import ClientAuth
@@ -18,6 +18,18 @@ from .core import (
     decode_json,
     with_query,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing's own from Python 3.12
+
+
+class KeptForCallback(TypedDict):
+    """What the flow kept for the callback, as ``ProviderBase.complete`` names it; OAuth 1.0a
+    reads only ``extra`` (the request token's secret)."""
+
+    code_verifier: str
+    nonce: str
+    extra: Mapping[str, str]
 
 
 class OAuth1Mixin(ProviderBase):
@@ -39,18 +51,11 @@ class OAuth1Mixin(ProviderBase):
         return AuthorizationRequest(url, request_token, {"token_secret": secret})
 
     def complete(
-        self,
-        params: Mapping[str, str],
-        redirect_uri: str,
-        *,
-        code_verifier: str,
-        nonce: str,
-        extra: Mapping[str, str],
+        self, params: Mapping[str, str], redirect_uri: str, **kept: Unpack[KeptForCallback]
     ) -> Profile:
         if self.protocol != "oauth1":
-            return super().complete(
-                params, redirect_uri, code_verifier=code_verifier, nonce=nonce, extra=extra
-            )
+            return super().complete(params, redirect_uri, **kept)
+        extra = kept["extra"]
         verifier = params.get("oauth_verifier")
         if not verifier:
             raise self.error("sent no OAuth verifier")
