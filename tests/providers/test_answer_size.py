@@ -13,7 +13,7 @@ import pytest
 from flask import Request, Response
 
 from social_auth.errors import ProviderError
-from social_auth.transport import MAX_ANSWER_BYTES
+from social_auth.provider.transport import MAX_ANSWER_BYTES
 
 from .servers import FakeProvider, Trickle
 from .test_deadline import plain

@@ -18,7 +18,7 @@ from flask import Flask, Response, request
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from social_auth.transport import MAX_ANSWER_BYTES
+from social_auth.provider.transport import MAX_ANSWER_BYTES
 from tests.providers.conftest import make_fake, make_provider
 from tests.providers.servers import (
     HUGE_BYTES,
