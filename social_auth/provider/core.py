@@ -37,7 +37,7 @@ DEFAULT_TIMEOUT = 5.0
 #: How long (seconds) a provider that failed to answer is shown as unavailable in the block.
 UNAVAILABLE_FOR = 60.0
 USER_AGENT = "flask-social-auth"
-TOKEN_REQUEST_FAILED = "could not be reached or refused the token request"  # noqa: S105
+TOKEN_REQUEST_FAILED = "could not be reached or refused the token request"
 #: How a client may authenticate at the token endpoint (RFC 6749 §2.3.1; OIDC Core §9).
 TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
 
@@ -115,7 +115,7 @@ class ProviderBase:
     #: Send a PKCE S256 challenge (every provider that accepts it).
     pkce: ClassVar[bool] = True
     #: How the client authenticates at the token endpoint.
-    token_endpoint_auth_method: ClassVar[str] = "client_secret_basic"  # noqa: S105
+    token_endpoint_auth_method: ClassVar[str] = "client_secret_basic"
     #: Extra query parameters of the authorization URL.
     authorize_params: ClassVar[Mapping[str, str]] = {}
     #: The RFC 9207 ``iss`` a plain OAuth 2.0 provider puts on its callback, if any.
