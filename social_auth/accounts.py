@@ -28,7 +28,9 @@ from typing import Any, Literal
 
 from .config import Settings
 from .emails import email_key
-from .errors import BLOCKED_MESSAGE, CommenterBlocked, InvalidInput, SocialAuthError
+from .errors import BLOCKED_MESSAGE, CommenterBlocked, InvalidInput
+from .errors import LinkElsewhere as LinkElsewhere
+from .errors import LinkInvalid as LinkInvalid
 from .guest import GuestDetails
 from .profile import Profile, normal_text
 from .store import Commenter, IdentityStore
@@ -41,20 +43,6 @@ ENDED = (
     "The sign-in that asked for this link has ended in this browser since (signed out, "
     "changed or merged). Nothing was changed; sign in again and ask for a new link."
 )
-
-
-class LinkInvalid(SocialAuthError):
-    """A mailed link is unknown, expired, used, replaced by a newer one, or out of date."""
-
-    status = 400
-    code = "link_invalid"
-
-
-class LinkElsewhere(SocialAuthError):
-    """A confirmation link opened in a browser other than the one that asked for it."""
-
-    status = 403
-    code = "link_other_browser"
 
 
 @dataclass(frozen=True)

@@ -167,3 +167,31 @@ class RateLimited(SocialAuthError):
 
     status = 429
     code = "rate_limited"
+
+
+class LinkInvalid(SocialAuthError):
+    """A mailed link is unknown, expired, used, replaced by a newer one, or out of date."""
+
+    status = 400
+    code = "link_invalid"
+
+
+class LinkElsewhere(SocialAuthError):
+    """A confirmation link opened in a browser other than the one that asked for it."""
+
+    status = 403
+    code = "link_other_browser"
+
+
+class MailNotSent(SocialAuthError):
+    """The mail server refused or could not be reached; nothing was sent."""
+
+    status = 503
+    code = "mail_not_sent"
+
+
+class CsrfError(SocialAuthError):
+    """The request lacks a valid CSRF token; nothing was changed."""
+
+    status = 403
+    code = "csrf_failed"

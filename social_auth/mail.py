@@ -13,18 +13,11 @@ import sys
 from email.message import EmailMessage
 from typing import Protocol, TextIO
 
-from .errors import SocialAuthError
+from .errors import MailNotSent as MailNotSent
 
 #: The query parameter a mailed link carries its token in: never a path segment, because the
 #: shipped access-log formats print paths (gunicorn's ``%(U)s``) but not queries.
 TOKEN_PARAM = "token"  # noqa: S105 - a parameter name, not a secret
-
-
-class MailNotSent(SocialAuthError):
-    """The mail server refused or could not be reached; nothing was sent."""
-
-    status = 503
-    code = "mail_not_sent"
 
 
 class Mailer(Protocol):

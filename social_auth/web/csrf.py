@@ -13,19 +13,12 @@ from flask import current_app, g, request
 from flask.wrappers import Response
 from itsdangerous import BadSignature
 
-from ..errors import SocialAuthError
+from ..errors import CsrfError as CsrfError
 from ..state import get_state
 from .cookies import CSRF_COOKIE, apply, cookie_name, refuse_cookies, write_cookie
 from .signing import CSRF_SALT, serializer
 
 _G_CSRF = "_social_auth_csrf"
-
-
-class CsrfError(SocialAuthError):
-    """The request lacks a valid CSRF token; nothing was changed."""
-
-    status = 403
-    code = "csrf_failed"
 
 
 def _csrf_secret() -> str:
