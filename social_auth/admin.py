@@ -54,22 +54,20 @@ NOTICES = {
 }
 
 
-def register(app: Flask) -> None:
-    """Mount the admin blueprint at ``<SOCIAL_AUTH_URL_PREFIX>/admin``."""
+def register(app: Flask) -> str:
+    """Mount the admin blueprint at ``<SOCIAL_AUTH_URL_PREFIX>/admin``; returns that prefix.
+
+    Every response under the prefix, a 404 or 405 included (those never reach the
+    blueprint's hooks), gets ``security_headers``: the extension's one app-wide hook, which
+    already tests each path against our prefix, schedules it (``extension._our_urls``).
+    """
     prefix = get_state(app).settings.url_prefix.rstrip("/") + "/admin"
     app.register_blueprint(bp, url_prefix=prefix)
-
-    # On the app, not the blueprint: a 404 or 405 under the prefix never reaches the
-    # blueprint's hooks, and must not be frameable either.
-    def protect(response: Response) -> Response:
-        if request.path == prefix or request.path.startswith(prefix + "/"):
-            _security_headers(response)
-        return response
-
-    app.after_request(protect)
+    return prefix
 
 
-def _security_headers(response: Response) -> None:
+def security_headers(response: Response) -> Response:
+    """No framing, no sniffing, no caching, and a CSP allowing nothing the pages do not use."""
     response.headers["Content-Security-Policy"] = (
         "default-src 'none'; style-src 'self'; img-src 'self' https: data:; "
         "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
@@ -79,6 +77,7 @@ def _security_headers(response: Response) -> None:
     # Not "no-referrer": with it browsers send "Origin: null" on the admin's own forms.
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.before_request

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 
-from flask import Flask, Request, current_app, request
+from flask import Flask, Request, after_this_request, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import admin, session, views
@@ -77,13 +77,13 @@ class SocialAuth:
 
 
 def _wire_web(app: Flask) -> None:
-    # A host route that never touches the extension runs nothing of ours but the body limit's
-    # prefix test: cookie writes and ``Vary`` are applied by a hook that each request needing
-    # one registers for itself (``web.cookies``), and the templates' names are globals.
+    # A host route that never touches the extension runs nothing of ours but one prefix test
+    # (``_our_urls``): cookie writes and ``Vary`` are applied by a hook that each request
+    # needing one registers for itself (``web.cookies``), and the templates' names are globals.
     views.register(app)
-    app.before_request(_body_limit(get_state(app).settings.url_prefix))
-    if get_state(app).settings.admin_check is not None:
-        admin.register(app)
+    settings = get_state(app).settings
+    admin_prefix = admin.register(app) if settings.admin_check is not None else None
+    app.before_request(_our_urls(settings.url_prefix, admin_prefix))
     state = get_state(app)
     if state.commenter_cache is not None:
         state.ask_early = session.AskEarly(app.wsgi_app, app, state.commenter_cache)
@@ -96,23 +96,31 @@ def _wire_web(app: Flask) -> None:
     app.jinja_env.globals["current_commenter"] = session.current_commenter
 
 
-def _body_limit(url_prefix: str) -> Callable[[], None]:
-    """The app's ``before_request`` capping bodies sent to our URLs (``MAX_BODY_BYTES``).
+def _our_urls(url_prefix: str, admin_prefix: str | None) -> Callable[[], None]:
+    """The app's one ``before_request``: for our URLs only, cap the body (``MAX_BODY_BYTES``)
+    and, under the admin prefix, schedule the admin's security headers.
 
     On the app, not on our blueprints: it must run before any blueprint's own hooks (the
-    admin's reads the form for its CSRF check, and refuses a non-admin with a 403 first). The
-    limit is set per request, for our URLs only: the host may accept large uploads on its own
-    routes (its ``MAX_CONTENT_LENGTH`` still applies when smaller). Werkzeug answers 413 as
-    soon as the declared length, or the bytes actually read, pass the limit.
+    admin's reads the form for its CSRF check, and refuses a non-admin with a 403 first), and
+    it runs for a 404 or 405 too, which no blueprint hook sees. The limit is set per request,
+    for our URLs only: the host may accept large uploads on its own routes (its
+    ``MAX_CONTENT_LENGTH`` still applies when smaller). Werkzeug answers 413 as soon as the
+    declared length, or the bytes actually read, pass the limit. A host route pays only the
+    one ``startswith``: app-wide ``after_request`` hooks cost every page ~2 µs each.
     """
     prefix = url_prefix.rstrip("/") + "/"
+    admin_root = admin_prefix.rstrip("/") if admin_prefix is not None else None
 
-    def limit_body() -> None:
+    def our_urls() -> None:
         req = request._get_current_object()  # type: ignore[attr-defined]
-        if req.path.startswith(prefix):
-            _limit_body(req)
+        path = req.path
+        if not path.startswith(prefix):
+            return
+        if admin_root is not None and (path == admin_root or path.startswith(admin_root + "/")):
+            after_this_request(admin.security_headers)
+        _limit_body(req)
 
-    return limit_body
+    return our_urls
 
 
 def _limit_body(req: Request) -> None:
