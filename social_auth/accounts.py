@@ -62,6 +62,18 @@ class EmailProof:
     target_text: str = ""
 
 
+def holds_session(commenter: Commenter | None, version: int) -> bool:
+    """Whether a session at ``version`` still signs its browser in to ``commenter``: the one
+    liveness rule. Sign-out, merge and erase bump or end it; a block suspends it."""
+    return (
+        commenter is not None
+        and commenter.session_version == version
+        and commenter.erased_at is None
+        and commenter.merged_into_id is None
+        and not (commenter.blocked_at is not None and commenter.is_blocked)
+    )
+
+
 def judge(
     link: MailedLink,
     *,
@@ -88,8 +100,7 @@ def judge(
     if (
         holder is None
         or holder.id != asker.id
-        or holder.session_version != link.session_version
-        or asker.merged_into_id is not None
+        or not holds_session(asker, link.session_version)
         or email_key(asker.email) != email_key(link.email)
     ):
         return EmailProof("ended", link, asker, asker_text)

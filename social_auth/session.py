@@ -14,11 +14,11 @@ from __future__ import annotations
 # Tests move the session's clock through ``social_auth.session.time`` (the module itself).
 import time  # noqa: F401
 
+from .accounts import holds_session
 from .web.commenter import (
     ANONYMOUS,
     AnonymousCommenter,
     current_commenter,
-    holds_session,
     sign_in,
     sign_out,
     signed_in_provider,

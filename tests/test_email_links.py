@@ -91,3 +91,14 @@ def test_a_newer_link_replaces_the_older_for_the_same_address_only(store: Identi
     newer = links.issue(email="ANN@example.com", commenter=ann, browser_hash=None)
     assert links.find(older) is None
     assert links.find(newer) is not None and links.find(bobs) is not None
+
+
+def test_erasing_a_commenter_removes_their_pending_links(store: IdentityStore):
+    links = EmailLinks(store)
+    ann, bob = guest(store), guest(store, "bob@example.com")
+    ann_token = links.issue(email="ann@example.com", commenter=ann, browser_hash=None)
+    bob_token = links.issue(email="bob@example.com", commenter=bob, browser_hash=None)
+    store.erase(ann)
+    # The row held Ann's address: erasure leaves no copy of it, and no link to use.
+    assert links.find(ann_token) is None
+    assert links.find(bob_token) is not None

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import signals
@@ -20,7 +20,7 @@ from .base import alembic_config as alembic_config
 from .base import make_engine
 from .connections import ThreadConnections as ThreadConnections
 from .merging import MergingMixin
-from .models import Base, Commenter, Identity, utcnow
+from .models import Base, Commenter, EmailLink, Identity, utcnow
 from .reads import ReadsMixin
 from .results import (
     CommenterDetails,
@@ -306,6 +306,8 @@ class IdentityStore(SignInMixin, MergingMixin, ReadsMixin):
             removed = len(row.identities)
             for identity in list(row.identities):
                 s.delete(identity)
+            # A pending mailed link holds the address: it goes too, and can sign nobody in.
+            s.execute(delete(EmailLink).where(EmailLink.commenter_id == row.id))
             row.display_name = ""
             row.email = None
             row.email_key = None

@@ -5,7 +5,7 @@ The session lives in a cookie of its own (never Flask's ``session``) so a host a
 settings cannot weaken it. It holds ``[commenter id, session_version, issued at, last seen,
 provider]`` signed with itsdangerous (``web.signing``); the commenter's ``session_version`` in
 the store is the revocation switch: sign-out, block, merge and erase bump it and every older
-cookie turns anonymous (``holds_session``).
+cookie turns anonymous (``accounts.holds_session``, the rule mailed links share).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from flask import current_app, g, request
 from flask.wrappers import Response
 from werkzeug.local import LocalProxy
 
+from ..accounts import holds_session
 from ..signals import commenter_signed_in, commenter_signed_out
 from ..state import SocialAuthState, get_state
 from ..store import Commenter, Identity
@@ -60,18 +61,6 @@ class AnonymousCommenter:
 
 
 ANONYMOUS = AnonymousCommenter()
-
-
-def holds_session(commenter: Commenter | None, version: int) -> bool:
-    """Whether a session at ``version`` still signs its browser in to ``commenter``: the one
-    liveness rule. Sign-out, merge and erase bump or end it; a block suspends it."""
-    return (
-        commenter is not None
-        and commenter.session_version == version
-        and commenter.erased_at is None
-        and commenter.merged_into_id is None
-        and not (commenter.blocked_at is not None and commenter.is_blocked)
-    )
 
 
 def _remember(ctx_g: dict[str, Any], commenter: Commenter | AnonymousCommenter) -> None:
