@@ -1,4 +1,5 @@
-"""Shared fixtures: the identity store on SQLite and on PostgreSQL, each run in its own schema."""
+"""Shared fixtures: the identity store on SQLite and on PostgreSQL, each run in its own schema;
+the apps, flow settings and local GitHub several test homes use; one Chromium."""
 
 from __future__ import annotations
 
@@ -7,12 +8,19 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from flask import Flask
 from sqlalchemy import Engine, create_engine, text
 
+from social_auth.flow import FlowSettings, MemoryUsedStates
 from social_auth.store import Base, IdentityStore
+from tests.apps import make_blog, make_full_blog
+from tests.webapp import make_app
+
+if TYPE_CHECKING:
+    from tests.providers.servers import FakeProvider
 
 POSTGRES_URL = os.environ.get(
     "SOCIAL_AUTH_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -84,6 +92,14 @@ def empty_tables(store: IdentityStore) -> None:
             conn.execute(table.delete())
 
 
+@pytest.fixture
+def db(sqlite_store: IdentityStore) -> Iterator[IdentityStore]:
+    """The SQLite identity store, empty before and after each test."""
+    empty_tables(sqlite_store)
+    yield sqlite_store
+    empty_tables(sqlite_store)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store(request: pytest.FixtureRequest) -> Iterator[IdentityStore]:
     """A migrated, empty identity store on each backend."""
@@ -91,6 +107,40 @@ def store(request: pytest.FixtureRequest) -> Iterator[IdentityStore]:
     empty_tables(chosen)
     yield chosen
     empty_tables(chosen)
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Flask:
+    """The minimal host app of ``tests/webapp.py``."""
+    return make_app(tmp_path)
+
+
+@pytest.fixture
+def blog(tmp_path: Path) -> Flask:
+    return make_blog(tmp_path)
+
+
+@pytest.fixture
+def full_blog(tmp_path: Path) -> Flask:
+    return make_full_blog(tmp_path)
+
+
+FLOW_SECRET = "test-secret-key"
+
+
+@pytest.fixture
+def settings() -> FlowSettings:
+    """Flow settings with a replay guard in memory."""
+    return FlowSettings(secret_key=FLOW_SECRET, used_states=MemoryUsedStates())
+
+
+@pytest.fixture
+def github() -> Iterator[FakeProvider]:
+    """A local GitHub."""
+    from tests.providers.conftest import make_fake  # here: no import cycle
+
+    with make_fake("github").running() as fake:
+        yield fake
 
 
 @pytest.fixture(scope="session")

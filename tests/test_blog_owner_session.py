@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from examples.blog.models import PENDING, Comment
 from social_auth.testing import csrf_headers
-from tests.security.conftest import make_blog
+from tests.apps import make_blog
 
 PASSWORD = "admin-password-for-tests"
 #: Flask's session cookie: where the blog keeps the owner's login.

@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Flask
 
-from tests.test_admin import admin_app
+from tests.apps import admin_app
 from tests.test_blog import blog
 
 

@@ -1,4 +1,5 @@
-"""Fixtures for the provider tests: flow settings and a local server per provider."""
+"""Fixtures and helpers for the provider tests: a local server per provider, and a sign-in
+against one (``settings``, ``github`` and ``db`` are in ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
@@ -11,24 +12,15 @@ import pytest
 from flask import Request, Response, jsonify
 
 from social_auth import flow
-from social_auth.flow import FlowSettings, MemoryUsedStates, SignInResult
+from social_auth.flow import FlowSettings, SignInResult
 from social_auth.provider import Provider
-from social_auth.store import IdentityStore
 from social_auth_providers.facebook import Facebook
 from social_auth_providers.github import GitHub
 from social_auth_providers.google import Google
 from social_auth_providers.wordpress import WordPress
 from social_auth_providers.x import X
 
-from ..conftest import empty_tables
 from .servers import CALLBACK_BASE, FakeProvider, consent, payload
-
-SECRET = "test-secret-key"
-
-
-@pytest.fixture
-def settings() -> FlowSettings:
-    return FlowSettings(secret_key=SECRET, used_states=MemoryUsedStates())
 
 
 def callback_url(provider: Provider) -> str:
@@ -121,20 +113,6 @@ def make_provider(adapter: str, fake: FakeProvider, **extra: Any) -> Provider:
 
 
 @pytest.fixture
-def github() -> Iterator[FakeProvider]:
-    with make_fake("github").running() as fake:
-        yield fake
-
-
-@pytest.fixture
 def google() -> Iterator[FakeProvider]:
     with make_fake("google").running() as fake:
         yield fake
-
-
-@pytest.fixture
-def db(sqlite_store: IdentityStore) -> Iterator[IdentityStore]:
-    """The SQLite identity store, empty before and after each test."""
-    empty_tables(sqlite_store)
-    yield sqlite_store
-    empty_tables(sqlite_store)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from tests.security.conftest import make_blog
+from tests.apps import make_blog
 
 
 def app() -> Flask:

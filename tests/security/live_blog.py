@@ -15,7 +15,7 @@ import requests
 from flask import Flask
 from werkzeug.serving import make_server
 
-from tests.security.conftest import make_full_blog
+from tests.apps import make_full_blog
 from tests.smtp import Inbox
 
 SLUG = "sourdough-starter-in-a-week"

@@ -21,11 +21,11 @@ from social_auth.linking import LinkingPolicy, resolve
 from social_auth.provider import LEEWAY
 from social_auth.store import IdentityStore
 from social_auth.testing import csrf_headers
+from tests.apps import SECRET, make_blog
+from tests.issuers import CountingIssuer, oidc_provider, signed_token_forge
 from tests.providers.conftest import callback_url, make_fake, make_provider
 from tests.providers.servers import consent
 from tests.smtp import EphemeralController
-
-from .conftest import SECRET, CountingIssuer, make_blog, oidc_provider, signed_token_forge
 
 SLOW = 1.0  # the fake's "slow" fault sleeps this long; the provider gives up after 0.3 s
 

@@ -21,10 +21,9 @@ from social_auth import flow
 from social_auth.errors import ProviderError
 from social_auth.flow import FlowSettings, SignInResult
 from social_auth.provider import MAX_ID_TOKEN_BYTES, Provider
+from tests.issuers import CountingIssuer, b64, oidc_provider, raw_rs256
 from tests.providers.conftest import callback_url
 from tests.providers.servers import consent, serve, signing_key
-
-from .conftest import CountingIssuer, b64, oidc_provider, raw_rs256
 
 Forge = Callable[[dict[str, Any]], str]
 

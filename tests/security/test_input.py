@@ -12,28 +12,14 @@ import requests
 from flask import Flask, render_template_string
 from werkzeug.serving import make_server
 
-from social_auth import Profile, get_state
+from social_auth import Profile
 from social_auth.errors import ProviderError
 from social_auth.extension import MAX_BODY_BYTES
 from social_auth.testing import csrf_headers, sign_in_client
 from social_auth.views import popup_result
+from tests.apps import build, hostile_commenter, make_blog, routes
 
-from .test_csrf import build, routes
-
-XSS_NAME = '<img src=x onerror="alert(1)">Eve & "co" \'x\''
 POST_SLUG = "sourdough-starter-in-a-week"
-
-
-def hostile_commenter(app: Flask):  # type: ignore[no-untyped-def]
-    profile = Profile(
-        provider="fakebook",
-        subject="evil",
-        display_name=XSS_NAME,
-        username="<script>alert(2)</script>",
-        avatar_url="javascript:alert(3)",
-        profile_url="javascript:alert(4)//https://example.com",
-    )
-    return get_state(app).store.sign_in(profile).commenter
 
 
 def test_provider_supplied_javascript_urls_are_dropped():
@@ -145,8 +131,6 @@ TEN_MB = 10 * 1024 * 1024
 
 
 def test_a_10_mb_body_is_a_413_on_every_post_route_of_ours(tmp_path: Path):
-    from .conftest import make_blog
-
     blog = make_blog(tmp_path, MAX_CONTENT_LENGTH=None)  # a host that set no limit of its own
     client = blog.test_client()
     headers = csrf_headers(client)

@@ -16,7 +16,7 @@ def login_route_exists() -> bool:
     import tempfile
     from pathlib import Path
 
-    from .conftest import make_blog
+    from tests.apps import make_blog
 
     app = make_blog(Path(tempfile.mkdtemp(prefix="sa-load-")))
     return any(r.rule.endswith("/login/<provider>") for r in app.url_map.iter_rules())

@@ -16,10 +16,9 @@ from werkzeug.serving import make_server
 
 from social_auth import Provider
 from social_auth.views import popup_result
+from tests.apps import make_blog
 from tests.providers.servers import serve_site
 from tests.webapp import Fakebook
-
-from .conftest import make_blog
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from social_auth.provider.transport import MAX_ANSWER_BYTES
+from tests.issuers import CountingIssuer, b64, google_like_claims
 from tests.providers.conftest import make_fake, make_provider
 from tests.providers.servers import (
     HUGE_BYTES,
@@ -40,8 +41,6 @@ from tests.providers.signin_app import (
     start,
 )
 from tests.providers.test_twitter_oauth1 import FakeX, twitter
-
-from .conftest import CountingIssuer, b64, google_like_claims
 
 DRAFT = "My half-written comment"
 SITE = {"SOCIAL_AUTH_SITE_URL": "https://blog.example"}

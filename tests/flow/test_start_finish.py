@@ -14,9 +14,9 @@ from social_auth.errors import InvalidInput, ProviderError, SignInCancelled, Sta
 from social_auth.flow import FlowSettings, MemoryUsedStates, SqlUsedStates
 from social_auth.store import IdentityStore
 from social_auth_providers.github import GitHub
-
-from .conftest import SECRET, callback_url, make_fake, make_provider, sign_in
-from .servers import FakeProvider, consent
+from tests.conftest import FLOW_SECRET
+from tests.providers.conftest import callback_url, make_fake, make_provider, sign_in
+from tests.providers.servers import FakeProvider, consent
 
 
 def started(provider, settings, **kwargs):
@@ -70,8 +70,8 @@ def test_callback_with_replayed_state_is_refused(github, settings):
 def test_replayed_state_is_refused_by_another_worker_sharing_the_database(github, tmp_path: Path):
     store = IdentityStore.from_url(f"sqlite:///{tmp_path / 'states.sqlite3'}")
     store.upgrade_schema()
-    worker_a = FlowSettings(secret_key=SECRET, used_states=SqlUsedStates(store.engine))
-    worker_b = FlowSettings(secret_key=SECRET, used_states=SqlUsedStates(store.engine))
+    worker_a = FlowSettings(secret_key=FLOW_SECRET, used_states=SqlUsedStates(store.engine))
+    worker_b = FlowSettings(secret_key=FLOW_SECRET, used_states=SqlUsedStates(store.engine))
     provider = make_provider("github", github)
     s, params = started(provider, worker_a)
     finish(provider, s.cookie_value, params, worker_a)
@@ -101,7 +101,7 @@ def test_a_tampered_flow_cookie_is_refused(github, settings):
 
 
 def test_an_expired_flow_is_refused_but_its_draft_can_still_be_read(github):
-    settings = FlowSettings(secret_key=SECRET, used_states=MemoryUsedStates(), max_age=-1)
+    settings = FlowSettings(secret_key=FLOW_SECRET, used_states=MemoryUsedStates(), max_age=-1)
     provider = make_provider("github", github)
     s, params = started(provider, settings)
     with pytest.raises(StateMismatch, match="too long") as info:
@@ -128,7 +128,7 @@ def test_the_flow_cookie_is_bound_to_the_provider_instance_and_salted(github, se
     s = flow.start(provider, callback_url(provider), settings=settings)
     # Another purpose's serializer with the same key cannot read it.
     with pytest.raises(BadSignature):
-        URLSafeTimedSerializer(SECRET, salt="social-auth.other").loads(s.cookie_value)
+        URLSafeTimedSerializer(FLOW_SECRET, salt="social-auth.other").loads(s.cookie_value)
 
 
 # -- the provider's answer ------------------------------------------------------------------

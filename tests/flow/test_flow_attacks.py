@@ -4,7 +4,6 @@ test drives real HTTP against a local provider and checks what reached it."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -13,16 +12,9 @@ import requests
 from social_auth import flow
 from social_auth.errors import ProviderError, SignInCancelled, StateMismatch
 from social_auth.flow import FlowSettings
+from tests.issuers import CountingIssuer, google_like_claims, oidc_provider
 from tests.providers.conftest import callback_url, make_fake, make_provider
 from tests.providers.servers import FakeProvider, consent
-
-from .conftest import CountingIssuer, google_like_claims, oidc_provider
-
-
-@pytest.fixture
-def github() -> Iterator[FakeProvider]:
-    with make_fake("github").running() as fake:
-        yield fake
 
 
 def token_calls(fake: FakeProvider) -> int:

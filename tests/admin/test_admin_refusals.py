@@ -13,10 +13,7 @@ from flask.testing import FlaskClient
 
 from social_auth import get_state
 from social_auth.testing import csrf_headers, make_commenter, sign_in_client
-
-from .conftest import make_blog
-from .test_csrf import build, routes, snapshot
-from .test_input import XSS_NAME, hostile_commenter
+from tests.apps import XSS_NAME, build, hostile_commenter, make_blog, routes, snapshot
 
 PASSWORD = "correct horse battery staple"
 

@@ -2,13 +2,14 @@
 across workers, twin consumers have one winner, an expired entry never blocks, expired entries
 are pruned now and then rather than on every sign-in, a database failure is a clear
 ``StoreUnavailable``, and the guard's own SQLite connection changes no other connection's
-durability."""
+durability. Racing consumers and forgotten expired ids are checked on the in-memory guard too."""
 
 from __future__ import annotations
 
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from sqlalchemy import func, select, text
 
 from social_auth import flow
 from social_auth.errors import StateMismatch, StoreUnavailable
-from social_auth.flow import FlowSettings, SqlUsedStates
+from social_auth.flow import FlowSettings, MemoryUsedStates, SqlUsedStates
 from social_auth.store import IdentityStore, UsedFlowState
 from social_auth.store.models import Base
 from tests.providers.conftest import callback_url, make_fake, make_provider
@@ -177,3 +178,29 @@ def test_an_expired_flow_cookie_still_gives_its_draft_back_but_never_finishes(
         with pytest.raises(StateMismatch, match="too long") as info:
             flow.finish_read(provider, cookie, params, callback_url(provider), settings=expired)
         assert info.value.draft == "Hi" and stored(store) == before
+
+
+# -- the in-memory guard and the SQL one, side by side ----------------------------------------
+
+
+@pytest.fixture(params=["memory", "sql"])
+def guards(request, store: IdentityStore):
+    if request.param == "memory":
+        shared = MemoryUsedStates()
+        return [shared] * 8
+    return [SqlUsedStates(store.engine) for _ in range(8)]
+
+
+def test_racing_consumers_of_one_flow_id_have_exactly_one_winner(guards):
+    expires, jti = time.time() + 600, uuid.uuid4().hex
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda g: g.consume(jti, expires), guards))
+    assert results.count(True) == 1
+
+
+def test_expired_entries_are_forgotten(guards):
+    old, new = uuid.uuid4().hex, uuid.uuid4().hex
+    assert guards[0].consume(old, time.time() - 1)
+    assert guards[1].consume(new, time.time() + 600)  # prunes the expired one on the way
+    assert guards[2].consume(old, time.time() + 600)
+    assert not guards[3].consume(new, time.time() + 600)

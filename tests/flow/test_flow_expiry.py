@@ -47,12 +47,6 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-def github() -> Iterator[FakeProvider]:
-    with make_fake("github").running() as fake:
-        yield fake
-
-
 def tokens(fake: FakeProvider) -> int:
     return sum(1 for kind, _ in fake.requests_seen if kind == "token")
 

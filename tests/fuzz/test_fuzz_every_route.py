@@ -16,8 +16,7 @@ from hypothesis import strategies as st
 
 from social_auth.session import CSRF_COOKIE, DRAFT_COOKIE, SESSION_COOKIE
 from social_auth.testing import csrf_headers, make_commenter, session_cookie
-
-from .conftest import make_full_blog
+from tests.apps import make_full_blog
 
 _APP: dict[str, Flask] = {}
 

@@ -8,8 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from social_auth.testing import make_commenter
-
-from .signin_app import BASE, client_for, csrf, sign_in_as, signin_app
+from tests.providers.signin_app import BASE, client_for, csrf, sign_in_as, signin_app
 
 FIXTURE = [HealthCheck.function_scoped_fixture]  # the module-scoped app is meant to be shared
 # 308: werkzeug's own redirect to a normalised path (a segment that is only whitespace).

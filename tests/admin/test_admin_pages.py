@@ -6,10 +6,9 @@ import html
 import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from flask import Flask, request
+from flask import Flask
 from flask.testing import FlaskClient
 from markupsafe import escape
 from werkzeug.test import TestResponse
@@ -17,14 +16,10 @@ from werkzeug.test import TestResponse
 from social_auth import Commenter, ConfigError, Profile, get_state
 from social_auth.store.models import utcnow
 from social_auth.testing import csrf_headers, make_commenter, sign_in_client
+from tests.apps import admin_app
 from tests.webapp import make_app
 
 ADMIN = "/auth/admin"
-
-
-def is_admin() -> bool:
-    """Tests' admin check: a cookie stands in for the host's own admin login."""
-    return request.cookies.get("test_admin") == "yes"
 
 
 def admin_name() -> str:
@@ -33,10 +28,6 @@ def admin_name() -> str:
 
 #: Used by the "module:function" test; a plain attribute of this module.
 not_callable = 42
-
-
-def admin_app(tmp_path: Path, **config: Any) -> Flask:
-    return make_app(tmp_path, SOCIAL_AUTH_ADMIN_CHECK=is_admin, **config)
 
 
 @pytest.fixture
@@ -102,7 +93,7 @@ def test_admin_pages_refuse_non_admins(app: Flask):
 
 
 def test_the_admin_check_may_be_a_module_function_string(tmp_path: Path):
-    app = make_app(tmp_path, SOCIAL_AUTH_ADMIN_CHECK="tests.test_admin:is_admin")
+    app = make_app(tmp_path, SOCIAL_AUTH_ADMIN_CHECK="tests.apps:is_admin")
     client = app.test_client()
     assert client.get(f"{ADMIN}/").status_code == 403
     client.set_cookie("test_admin", "yes")
@@ -113,8 +104,8 @@ def test_the_admin_check_may_be_a_module_function_string(tmp_path: Path):
     ("value", "message"),
     [
         ("tests.no_such_module:is_admin", "cannot import"),
-        ("tests.test_admin:no_such_function", "cannot import"),
-        ("tests.test_admin:not_callable", "is not callable"),
+        ("tests.admin.test_admin_pages:no_such_function", "cannot import"),
+        ("tests.admin.test_admin_pages:not_callable", "is not callable"),
     ],
 )
 def test_an_admin_check_that_does_not_import_fails_at_init(
