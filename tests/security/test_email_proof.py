@@ -243,7 +243,8 @@ def test_the_token_says_nothing_and_only_its_hash_is_stored(site: tuple[str, Fla
     browser.ask_for_link()
     _, body, token = newest_mail(inbox, 1)
     decoded = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-    assert b"ann" not in decoded.lower() and b"@" not in decoded
+    # Nothing of the address in it (a lone "@" byte turns up in 12% of random tokens).
+    assert b"ann@" not in decoded.lower() and b"example" not in decoded.lower()
     assert len(token) == 43  # 32 random bytes
     with get_state(app).store.engine.connect() as conn:
         (row,) = conn.execute(select(EmailLink)).all()
