@@ -20,6 +20,7 @@ from tests.apps import make_blog, make_full_blog
 from tests.webapp import make_app
 
 if TYPE_CHECKING:
+    from tests.issuers import CountingIssuer
     from tests.providers.servers import FakeProvider
 
 POSTGRES_URL = os.environ.get(
@@ -140,6 +141,20 @@ def github() -> Iterator[FakeProvider]:
     from tests.providers.conftest import make_fake  # here: no import cycle
 
     with make_fake("github").running() as fake:
+        yield fake
+
+
+@pytest.fixture
+def issuer() -> Iterator[CountingIssuer]:
+    """A local OpenID issuer that counts which of its endpoints were called (to prove a
+    refused token went no further)."""
+    from tests.issuers import CountingIssuer, google_like_claims  # here: no import cycle
+
+    fake = CountingIssuer(
+        id_token_claims=google_like_claims(),
+        userinfo={"sub": "110169484474386276334", "name": "From Userinfo"},
+    )
+    with fake.running():
         yield fake
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from flask import Flask
 
 from tests.apps import admin_app
-from tests.test_blog import blog
+from tests.blog.test_blog import blog
 
 
 @contextmanager

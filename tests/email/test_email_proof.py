@@ -22,9 +22,8 @@ from sqlalchemy import select
 from social_auth import get_state
 from social_auth.store import Commenter
 from social_auth.store.models import EmailLink
+from tests.security.live_blog import Browser, live_blog, newest_mail
 from tests.smtp import Inbox, smtp_server
-
-from .live_blog import Browser, live_blog, newest_mail
 
 __all__ = ["smtp_server"]  # the fixture, used by name
 

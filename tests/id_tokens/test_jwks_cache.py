@@ -13,10 +13,9 @@ import pytest
 from social_auth.errors import ProviderError
 from social_auth.provider import JWKS_MAX_AGE_CAP, JWKS_MAX_AGE_DEFAULT, JWKS_MAX_AGE_FLOOR
 from social_auth_providers.oidc import OpenIDConnect
-
-from .conftest import make_fake
-from .servers import FakeProvider, signing_key
-from .test_id_token import NONCE, oidc
+from tests.id_tokens.test_id_token_checks import NONCE, oidc
+from tests.providers.conftest import make_fake
+from tests.providers.servers import FakeProvider, signing_key
 
 
 class Uncached(OpenIDConnect):

@@ -17,14 +17,14 @@ from werkzeug.test import TestResponse
 from examples.blog.models import Comment
 from social_auth import get_state
 from social_auth.testing import csrf_headers, make_commenter, sign_in_client
-from tests.test_blog import blog as blog_without_admin
+from tests.blog.test_blog import blog as blog_without_admin
 
 POST = "/posts/walking-the-coast-path"
 PASSWORD = "correct horse battery staple"
 
 
 def blog(tmp_path: Path, **config: object) -> Flask:
-    """The blog of tests/test_blog.py with an owner password set."""
+    """The blog of tests/blog/test_blog.py with an owner password set."""
     return blog_without_admin(tmp_path, **{"BLOG_ADMIN_PASSWORD": PASSWORD, **config})
 
 

@@ -16,9 +16,8 @@ from social_auth.errors import ProviderError, StateMismatch
 from social_auth.provider import LEEWAY, MAX_KNOWN_HEADERS, Provider
 from social_auth_providers.google import Google
 from social_auth_providers.oidc import OpenIDConnect
-
-from .conftest import make_fake, make_provider, sign_in
-from .servers import FakeProvider, signing_key
+from tests.providers.conftest import make_fake, make_provider, sign_in
+from tests.providers.servers import FakeProvider, signing_key
 
 NONCE = "n-0S6_WzA2Mj"
 
