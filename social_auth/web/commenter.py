@@ -66,7 +66,7 @@ ANONYMOUS = AnonymousCommenter()
 def _remember(ctx_g: dict[str, Any], commenter: Commenter | AnonymousCommenter) -> None:
     # The answer now depends on the session cookie, whoever it turned out to be.
     ctx_g[_G_COMMENTER] = commenter
-    vary_on_cookie()
+    vary_on_cookie(ctx_g)
 
 
 def _load_commenter() -> Commenter | AnonymousCommenter:

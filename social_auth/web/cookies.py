@@ -53,9 +53,10 @@ def _g_dict() -> dict[str, Any]:
     return found
 
 
-def vary_on_cookie() -> None:
-    """This answer depends on the session cookie: say so (``Vary: Cookie``) when it ends."""
-    _pending(_g_dict()).vary = True
+def vary_on_cookie(ctx_g: dict[str, Any] | None = None) -> None:
+    """This answer depends on the session cookie: say so (``Vary: Cookie``) when it ends.
+    ``ctx_g``: this request's ``g.__dict__`` when the caller already holds it."""
+    _pending(_g_dict() if ctx_g is None else ctx_g).vary = True
 
 
 def after_request(response: Response) -> Response:
