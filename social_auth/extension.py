@@ -12,6 +12,7 @@ from . import admin, session, views
 from .cli import social_auth_cli
 from .config import Settings, config_key, load_settings
 from .errors import ConfigError
+from .fetch import fetcher_from_config
 from .flow import FlowSettings, SqlUsedStates
 from .guest import ConsoleMailer, Mailer, SmtpMailer
 from .icons import provider_icon
@@ -61,6 +62,7 @@ class SocialAuth:
             linking_policy=LinkingPolicy.from_providers(
                 providers, link_by_verified_email=settings.link_by_verified_email
             ),
+            fetcher=fetcher_from_config(app.config),
         )
         if settings.redis_url:
             state.commenter_cache = make_commenter_cache(settings)

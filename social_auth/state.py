@@ -8,12 +8,13 @@ the framework-free core, so imports run one way.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, current_app
 
 from .config import Settings
+from .fetch import SafeFetcher
 from .flow import FlowSettings
 from .linking import LinkingPolicy
 from .mail import Mailer
@@ -46,6 +47,8 @@ class SocialAuthState:
     #: With a commenter cache: the WSGI middleware that asks Redis as a request arrives
     #: (``session.AskEarly``; typed loosely here because it belongs to the Flask layer).
     ask_early: Any = None
+    #: The one way to fetch a URL a visitor chose (``fetch``; ``SOCIAL_AUTH_FETCH_ALLOW_PRIVATE``).
+    fetcher: SafeFetcher = field(default_factory=SafeFetcher)
 
 
 def get_state(app: Flask | None = None) -> SocialAuthState:
