@@ -195,3 +195,15 @@ class CsrfError(SocialAuthError):
 
     status = 403
     code = "csrf_failed"
+
+
+class AkismetUnavailable(SocialAuthError):
+    """Akismet could not give an answer: a bad key (``invalid``), a timeout, a 5xx, an answer
+    that is not one of its words, or no connection. ``reason`` says which, for the admin."""
+
+    status = 503
+    code = "akismet_unavailable"
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason

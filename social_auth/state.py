@@ -17,6 +17,7 @@ from .config import Settings
 from .flow import FlowSettings
 from .linking import LinkingPolicy
 from .mail import Mailer
+from .moderation.review import Moderator
 from .provider import Provider
 from .ratelimit import RateLimiter
 from .registry import ProviderRegistry
@@ -46,6 +47,8 @@ class SocialAuthState:
     #: With a commenter cache: the WSGI middleware that asks Redis as a request arrives
     #: (``session.AskEarly``; typed loosely here because it belongs to the Flask layer).
     ask_early: Any = None
+    #: Spam checking and trust tiers (``social_auth.moderation``).
+    moderator: Moderator | None = None
 
 
 def get_state(app: Flask | None = None) -> SocialAuthState:
