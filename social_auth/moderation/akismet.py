@@ -14,11 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from urllib3.exceptions import HTTPError
+from urllib3.exceptions import HTTPError, NewConnectionError
+from urllib3.exceptions import TimeoutError as HTTPTimeoutError
 
 from ..errors import AkismetUnavailable
 from ..provider.transport import Answer as HttpAnswer
-from ..provider.transport import DeadlinePassed, Transport
+from ..provider.transport import Transport
 from .types import Answer
 
 API_VERSION = "1.1"
@@ -94,7 +95,9 @@ class AkismetClient:
         url = f"{self.url}/{API_VERSION}/{endpoint}"
         try:
             answer = self.transport.request("POST", url, body, headers)
-        except DeadlinePassed as exc:
+        except NewConnectionError as exc:  # refused (urllib3 files it under timeouts too)
+            raise AkismetUnavailable("unreachable", f"Akismet could not be reached: {exc}") from exc
+        except HTTPTimeoutError as exc:  # the deadline, or one socket read, ran out
             raise AkismetUnavailable("timeout", "Akismet did not answer in time") from exc
         except (HTTPError, OSError) as exc:
             raise AkismetUnavailable("unreachable", f"Akismet could not be reached: {exc}") from exc
