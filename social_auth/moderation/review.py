@@ -90,7 +90,9 @@ class Moderator:
         if commenter is None:
             return Trust.GUEST
         if approved_before is None:
-            approved_before = self.approvals.approved_before(commenter.id)
+            # Asked of guests only: for a provider identity an approval changes no verdict
+            # (both tiers publish on ham), so its comment costs no query.
+            approved_before = commenter.is_guest and self.approvals.approved_before(commenter.id)
         return trust_of(
             has_identity=not commenter.is_guest,
             email_verified=commenter.email_verified,
