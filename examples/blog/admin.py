@@ -206,7 +206,9 @@ def anonymise(sessions: sessionmaker[Session], public_id: str) -> None:
         s.execute(
             update(Comment)
             .where(Comment.commenter_id == public_id)
-            .values(author_name="", author_website=None, avatar_url=None, provider=None)
+            # The moderation facts hold the name, email and IP address sent to Akismet.
+            .values(author_name="", author_website=None, avatar_url=None, provider=None,
+                    moderation_facts=None)
         )
 
 

@@ -194,3 +194,12 @@ def test_each_verdict_sends_its_signal(app: Flask, akismet: FakeAkismet):
                               strict=True):
             signal.disconnect(fn)
     assert seen == [("published", "publish"), ("held", "hold"), ("discarded", "discard")]
+
+
+def test_an_erasure_drops_what_was_kept_for_akismet(app: Flask):
+    guest = app.test_client()
+    post(guest, "Hello", name="Ann", email="ann@example.com")
+    facts = comments(app)[0].moderation_facts or ""
+    assert "Ann" in facts and "127.0.0.1" in facts
+    guest.post("/auth/me/erase", headers=csrf_headers(guest))
+    assert comments(app)[0].moderation_facts is None
