@@ -65,20 +65,24 @@ def page(browser: Any, spam_blog: tuple[Flask, str, FakeAkismet]) -> Iterator[An
 def test_a_bot_fast_comment_is_held_under_the_akismet_line(
     page: Any, spam_blog: tuple[Flask, str, FakeAkismet]
 ):
-    page.goto(POST)
+    # A bot fills the form and posts it the moment its HTML arrives (well under two seconds
+    # after the page was rendered, however busy the machine).
+    page.goto(POST, wait_until="domcontentloaded")
+    page.evaluate("""() => {
+      document.querySelector('#comment').value = 'Posted at once, like a bot';
+      document.querySelector('button.submit').click();
+    }""")
+    page.wait_for_url(f"**{POST}#comment-pending")
+    held = page.locator("li.comment", has_text="Posted at once")
+    assert held.locator(".awaiting").inner_text() == "Your comment is awaiting moderation."
+    sent = spam_blog[2].calls("comment-check")[-1]
+    assert float(sent["comment_seconds_to_submit"]) < 2
     line = page.locator(".sa-akismet")
     assert " ".join(line.inner_text().split()) == SEED_LINE
     assert line.get_by_role("link").get_attribute("href") == "/auth/privacy#spam"
     box = page.locator("input[name=sa_hp_url]").bounding_box()
     assert box is not None and box["x"] + box["width"] <= 0  # off-screen: no person fills it
     screenshot(page, "post-page-akismet-line.png")
-    page.fill("#comment", "Posted at once, like a bot")
-    page.click("button.submit")  # well under two seconds after the page was rendered
-    page.wait_for_url(f"**{POST}#comment-pending")
-    held = page.locator("li.comment", has_text="Posted at once")
-    assert held.locator(".awaiting").inner_text() == "Your comment is awaiting moderation."
-    sent = spam_blog[2].calls("comment-check")[-1]
-    assert float(sent["comment_seconds_to_submit"]) < 2
 
 
 def test_a_comment_typed_at_a_persons_pace_is_published(page: Any):
