@@ -126,7 +126,7 @@ def hanging_post(ctx: Context, app: Flask, akismet: FakeAkismet, deadline: float
 
 def run(ctx: Context) -> None:
     deadline = 0.5 if ctx.quick else 3.0
-    with tempfile.TemporaryDirectory() as tmp, FakeAkismet().running() as akismet:
+    with tempfile.TemporaryDirectory() as tmp, FakeAkismet(keep_alive=True).running() as akismet:
         app = blog(Path(tmp), akismet, deadline)
         store = get_state(app).store
         review_overhead(ctx, store, akismet)

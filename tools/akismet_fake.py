@@ -35,6 +35,9 @@ class FakeAkismet:
     seen: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     url: str = ""
     release: threading.Event = field(default_factory=threading.Event)
+    #: Keep connections open between calls (as Akismet does); off, each answer closes its
+    #: connection, so a test run does not pile up idle sockets on either side.
+    keep_alive: bool = False
 
     def calls(self, endpoint: str) -> list[dict[str, str]]:
         return [form for name, form in self.seen if name == endpoint]
@@ -81,9 +84,10 @@ class FakeAkismet:
             return self.text("true", {"X-akismet-pro-tip": "discard"})
         return self.text("false")
 
-    @staticmethod
-    def text(body: str, headers: dict[str, str] | None = None) -> Response:
-        return Response(body, content_type="text/plain; charset=utf-8", headers=headers or {})
+    def text(self, body: str, headers: dict[str, str] | None = None) -> Response:
+        extra = {} if self.keep_alive else {"Connection": "close"}
+        return Response(body, content_type="text/plain; charset=utf-8",
+                        headers={**extra, **(headers or {})})
 
     @contextmanager
     def running(self) -> Iterator[FakeAkismet]:
@@ -97,6 +101,7 @@ class FakeAkismet:
             self.release.set()  # a "slow" answer still waiting gives up now
             server.shutdown()
             thread.join(5)
+            server.server_close()
 
 
 def down() -> str:

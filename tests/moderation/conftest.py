@@ -3,14 +3,40 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 
+from social_auth import get_state
 from social_auth.moderation import FormSignals, ModerationSettings, Moderator, Submission
 from social_auth.provider import Profile
 from social_auth.store import Commenter, IdentityStore
 from tools.akismet_fake import VALID_KEY, FakeAkismet
+
+
+def dispose(app: Flask) -> None:
+    """Close an example blog's database connections (the suite runs many apps in one process,
+    and idle SQLite connections hold three files each)."""
+    get_state(app).store.engine.dispose()
+    app.extensions["blog_sessions"].kw["bind"].dispose()
+
+
+@pytest.fixture
+def blogs() -> Iterator[Callable[..., Flask]]:
+    """``tests.blog.test_blog.blog`` whose apps are disposed after the test."""
+    from tests.blog.test_blog_admin import blog
+
+    made: list[Flask] = []
+
+    def make(tmp_path: Path, **config: object) -> Flask:
+        made.append(blog(tmp_path, **config))
+        return made[-1]
+
+    yield make
+    for app in made:
+        dispose(app)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ section, what each verdict does to a comment, and the owner's approve / spam but
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,6 @@ from social_auth.signals import comment_discarded, comment_held, comment_publish
 from social_auth.testing import csrf_headers, make_commenter, sign_in_client
 from social_auth.web.moderation import TOKEN_FIELD, form_fields, form_token
 from tests.blog.test_blog_admin import PASSWORD, log_in
-from tests.blog.test_blog_admin import blog as admin_blog
 from tools.akismet_fake import VALID_KEY, FakeAkismet
 
 POST = "/posts/walking-the-coast-path"
@@ -26,9 +26,9 @@ SEED_LINE = "This site uses Akismet to reduce spam. Learn how your comment data 
 
 
 @pytest.fixture
-def app(tmp_path: Path, akismet: FakeAkismet) -> Flask:
-    return admin_blog(tmp_path, SOCIAL_AUTH_AKISMET_KEY=VALID_KEY,
-                      SOCIAL_AUTH_AKISMET_URL=akismet.url, SOCIAL_AUTH_AKISMET_TIMEOUT=0.5)
+def app(tmp_path: Path, akismet: FakeAkismet, blogs: Callable[..., Flask]) -> Flask:
+    return blogs(tmp_path, SOCIAL_AUTH_AKISMET_KEY=VALID_KEY,
+                 SOCIAL_AUTH_AKISMET_URL=akismet.url, SOCIAL_AUTH_AKISMET_TIMEOUT=0.5)
 
 
 def page(client: FlaskClient, path: str = POST) -> str:
@@ -67,8 +67,10 @@ def test_with_a_key_the_block_shows_the_seed_line_and_the_privacy_page_explains_
     assert "Spam checking with Akismet" in privacy and "your IP address" in privacy
 
 
-def test_without_a_key_there_is_no_akismet_line_but_the_tiers_apply(tmp_path: Path):
-    app = admin_blog(tmp_path)
+def test_without_a_key_there_is_no_akismet_line_but_the_tiers_apply(
+    tmp_path: Path, blogs: Callable[..., Flask]
+):
+    app = blogs(tmp_path)
     client = app.test_client()
     shown = page(client)
     assert "Akismet" not in shown and 'name="sa_hp_url"' in shown

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from flask import Flask
 
-from tests.blog.test_blog import blog
 from tools.akismet_fake import VALID_KEY, FakeAkismet, down
 
 
-def app_with(tmp_path: Path, **config: object) -> Flask:
-    return blog(tmp_path, SOCIAL_AUTH_SITE_URL="https://blog.example", **config)
+@pytest.fixture
+def app_with(blogs: Callable[..., Flask]) -> Callable[..., Flask]:
+    def make(tmp_path: Path, **config: object) -> Flask:
+        return blogs(tmp_path, SOCIAL_AUTH_SITE_URL="https://blog.example", **config)
+
+    return make
 
 
 def verify(app: Flask, *args: str) -> tuple[int, str]:
@@ -20,7 +25,9 @@ def verify(app: Flask, *args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_a_valid_key_is_confirmed_for_the_site_address(tmp_path: Path, akismet: FakeAkismet):
+def test_a_valid_key_is_confirmed_for_the_site_address(
+    tmp_path: Path, akismet: FakeAkismet, app_with: Callable[..., Flask]
+):
     app = app_with(tmp_path, SOCIAL_AUTH_AKISMET_KEY=VALID_KEY,
                    SOCIAL_AUTH_AKISMET_URL=akismet.url)
     code, output = verify(app)
@@ -31,13 +38,17 @@ def test_a_valid_key_is_confirmed_for_the_site_address(tmp_path: Path, akismet: 
     assert code == 0 and json.loads(output)["valid"] is True
 
 
-def test_a_wrong_key_fails_with_status_1(tmp_path: Path, akismet: FakeAkismet):
+def test_a_wrong_key_fails_with_status_1(
+    tmp_path: Path, akismet: FakeAkismet, app_with: Callable[..., Flask]
+):
     app = app_with(tmp_path, SOCIAL_AUTH_AKISMET_KEY="wrong", SOCIAL_AUTH_AKISMET_URL=akismet.url)
     code, output = verify(app, "--json")
     assert code == 1 and json.loads(output)["error"]["code"] == "invalid_key"
 
 
-def test_no_answer_and_no_key_are_clear_failures(tmp_path: Path):
+def test_no_answer_and_no_key_are_clear_failures(
+    tmp_path: Path, app_with: Callable[..., Flask]
+):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     app = app_with(tmp_path / "a", SOCIAL_AUTH_AKISMET_KEY=VALID_KEY,

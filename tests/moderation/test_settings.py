@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from flask import Flask
 
 from social_auth import ConfigError, get_state
 from tests.blog.test_blog import blog
@@ -29,8 +31,12 @@ def test_a_bad_moderation_setting_is_a_config_error_naming_the_key(
     assert info.value.key == named and says in info.value.message
 
 
-def test_the_defaults_check_nothing_and_hold_first_guest_comments(tmp_path: Path):
-    settings = get_state(blog(tmp_path)).moderator.settings  # type: ignore[union-attr]
+def test_the_defaults_check_nothing_and_hold_first_guest_comments(
+    tmp_path: Path, blogs: Callable[..., Flask]
+):
+    moderator = get_state(blogs(tmp_path)).moderator
+    assert moderator is not None
+    settings = moderator.settings
     assert (settings.akismet_on, settings.akismet_url, settings.akismet_timeout) == (
         False, "https://rest.akismet.com", 3.0)
     assert settings.hold_first_guest_comment is True and settings.akismet_test is False
