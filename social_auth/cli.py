@@ -9,6 +9,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
+from .cli_akismet import akismet_group
 from .cli_commenters import commenters_group
 from .cli_moderation import COMMANDS
 from .cli_output import CommandFailed, emit, json_option
@@ -87,5 +88,6 @@ def providers_command(base_url: str | None, as_json: bool) -> None:
 social_auth_cli.add_command(commenters_group)
 for _command in COMMANDS:
     social_auth_cli.add_command(_command)
+social_auth_cli.add_command(akismet_group)
 
 __all__ = ["social_auth_cli"]

@@ -62,10 +62,14 @@ KNOWN_KEYS = frozenset(config_key(f.name) for f in fields(Settings))
 KNOWN_KEYS |= {config_key(n) for n in ("fetch_allow_private",)}
 
 
-def load_settings(config: Mapping[str, Any], *, debug: bool, instance_path: str) -> Settings:
-    """Build ``Settings`` from a Flask config, raising ``ConfigError`` for the first bad key."""
+def load_settings(
+    config: Mapping[str, Any], *, debug: bool, instance_path: str,
+    extra_keys: frozenset[str] = frozenset(),
+) -> Settings:
+    """Build ``Settings`` from a Flask config, raising ``ConfigError`` for the first bad key.
+    ``extra_keys``: the keys other modules' settings read (``moderation.settings.KEYS``)."""
     keys = secret_keys(config)
-    _refuse_unknown_keys(config)
+    _refuse_unknown_keys(config, KNOWN_KEYS | extra_keys)
     values: dict[str, Any] = {
         "database_uri": "sqlite:///" + os.path.join(instance_path, "social_auth.sqlite3"),
         "dev_provider": debug,
@@ -150,10 +154,10 @@ def _check_key(name: str, key: Any) -> None:
         )
 
 
-def _refuse_unknown_keys(config: Mapping[str, Any]) -> None:
+def _refuse_unknown_keys(config: Mapping[str, Any], known: frozenset[str]) -> None:
     for key in config:
-        if isinstance(key, str) and key.startswith(PREFIX) and key not in KNOWN_KEYS:
-            close = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
+        if isinstance(key, str) and key.startswith(PREFIX) and key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
             hint = f"; did you mean {close[0]}?" if close else ""
             raise ConfigError(key, f"is not a Flask-Social-Auth setting{hint}")
 

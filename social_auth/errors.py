@@ -212,3 +212,15 @@ class FetchRefused(SocialAuthError):
         super().__init__(message)
         self.reason = reason
         self.status = {"scheme": 400, "address": 400, "too_slow": 504}.get(reason, 502)
+
+
+class AkismetUnavailable(SocialAuthError):
+    """Akismet could not give an answer: a bad key (``invalid``), a timeout, a 5xx, an answer
+    that is not one of its words, or no connection. ``reason`` says which, for the admin."""
+
+    status = 503
+    code = "akismet_unavailable"
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason

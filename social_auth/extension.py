@@ -17,6 +17,7 @@ from .flow import FlowSettings, SqlUsedStates
 from .guest import ConsoleMailer, Mailer, SmtpMailer
 from .icons import provider_icon
 from .linking import LinkingPolicy
+from .moderation import KEYS, Moderator, load_moderation_settings
 from .provider import Provider
 from .ratelimit import make_limiter
 from .registry import ProviderRegistry
@@ -24,6 +25,7 @@ from .revocation import CommenterCache, RedisGenerations
 from .state import EXTENSION_KEY, SocialAuthState, get_state
 from .store import IdentityStore
 from .web.block import login_block
+from .web.moderation import spam_fields
 
 #: Largest request body our routes accept (a guest form or a callback is a few KiB at most).
 MAX_BODY_BYTES = 64 * 1024
@@ -40,7 +42,9 @@ class SocialAuth:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        settings = load_settings(app.config, debug=app.debug, instance_path=app.instance_path)
+        settings = load_settings(
+            app.config, debug=app.debug, instance_path=app.instance_path, extra_keys=KEYS
+        )
         registry = ProviderRegistry(self._adapters)
         providers = configure_providers(settings, registry)
         if config_key("database_uri") not in app.config:
@@ -67,6 +71,7 @@ class SocialAuth:
         if settings.redis_url:
             state.commenter_cache = make_commenter_cache(settings)
             store.add_change_listener(state.commenter_cache.changed)
+        state.moderator = Moderator(load_moderation_settings(app.config, debug=app.debug), store)
         app.extensions[EXTENSION_KEY] = state
 
         app.cli.add_command(social_auth_cli)
@@ -94,6 +99,7 @@ def _wire_web(app: Flask) -> None:
     app.add_template_global(session.take_draft, "social_auth_draft")
     app.add_template_global(session.csrf_token, "social_auth_csrf_token")
     app.add_template_global(provider_icon, "social_auth_icon")
+    app.add_template_global(spam_fields, "social_auth_spam")
     # A global rather than a context processor: looked up only by templates that use it.
     app.jinja_env.globals["current_commenter"] = session.current_commenter
 

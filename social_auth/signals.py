@@ -28,3 +28,9 @@ commenters_unmerged = _signals.signal("commenters-unmerged")
 commenter_blocked = _signals.signal("commenter-blocked")
 #: Sent with ``commenter`` (now a tombstone) after its personal data was erased.
 commenter_erased = _signals.signal("commenter-erased")
+#: Sent by the moderator with ``submission`` and ``verdict`` when a comment may be published.
+comment_published = _signals.signal("comment-published")
+#: Sent by the moderator with ``submission`` and ``verdict`` when a comment is held for review.
+comment_held = _signals.signal("comment-held")
+#: Sent by the moderator with ``submission`` and ``verdict`` when a comment is to be dropped.
+comment_discarded = _signals.signal("comment-discarded")

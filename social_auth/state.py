@@ -18,6 +18,7 @@ from .fetch import SafeFetcher
 from .flow import FlowSettings
 from .linking import LinkingPolicy
 from .mail import Mailer
+from .moderation.review import Moderator
 from .provider import Provider
 from .ratelimit import RateLimiter
 from .registry import ProviderRegistry
@@ -49,6 +50,8 @@ class SocialAuthState:
     ask_early: Any = None
     #: The one way to fetch a URL a visitor chose (``fetch``; ``SOCIAL_AUTH_FETCH_ALLOW_PRIVATE``).
     fetcher: SafeFetcher = field(default_factory=SafeFetcher)
+    #: Spam checking and trust tiers (``social_auth.moderation``).
+    moderator: Moderator | None = None
 
 
 def get_state(app: Flask | None = None) -> SocialAuthState:

@@ -8,24 +8,32 @@ Flask-Social-Auth's commenter admin at ``/auth/admin/``.
 
 from __future__ import annotations
 
+import json
 import os
+from datetime import UTC, datetime
 from typing import Any
 
 import click
-from flask import Flask, abort, redirect, render_template, request, url_for
+from flask import Flask, abort, redirect, render_template, request, session, url_for
 from flask.wrappers import Response
 from sqlalchemy import Engine, create_engine, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from social_auth import Commenter, CommenterBlocked, InvalidInput, SocialAuth, get_state
+from social_auth.moderation import Verdict
 from social_auth.session import check_csrf, current_commenter, set_draft, signed_in_provider
 from social_auth.views import guest_sign_in, needs_email_verification, request_verification
+from social_auth.web.moderation import review_request
 
 from . import admin
 from .models import APPROVED, PENDING, Base, Comment
 from .posts import BY_SLUG, POSTS
 
 COMMENT_MAX = 5000
+#: The Flask session's entry for the comment just posted and awaiting moderation.
+ECHO_KEY = "blog_echo"
+#: A discarded comment is echoed from the session cookie: at most this much of it.
+ECHO_MAX = 1500
 DEV_SECRET = "dev-only-not-secret"  # noqa: S105 - used only when the app runs in debug mode
 
 
@@ -68,6 +76,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     admin.follow_commenters(app, sessions)
     admin.register_admin(app, sessions)
 
+    app.add_template_filter(json.loads, "fromjson")  # a held comment's facts, on /admin
+
     @app.context_processor
     def blog_globals() -> dict[str, Any]:
         return {"blog_title": app.config["BLOG_TITLE"], "recent_posts": POSTS}
@@ -75,7 +85,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     @app.get("/")
     def index() -> str:
         with sessions() as s:
-            counts = {p.slug: len(_visible(s, p.slug, None)) for p in POSTS}
+            counts = {p.slug: len(_visible(s, p.slug)) for p in POSTS}
         return render_template("index.html", posts=POSTS, counts=counts)
 
     @app.get("/posts/<slug>")
@@ -91,19 +101,27 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         try:
             _check_body(body)
             commenter = _commenter_from_form()
-            if commenter.is_blocked:
-                raise CommenterBlocked("You are blocked from commenting on this site.")
+            if needs_email_verification(commenter):
+                set_draft(None, body)  # back in the textarea once the email is confirmed
+                request_verification(commenter, next_url=url_for("post", slug=slug) + "#respond")
+                return _render_post(
+                    sessions, slug, notice="Please confirm your email address first: we sent "
+                    "you a link. Your comment is kept in this browser."
+                ), 200
+            # The extension decides: trust tier, the block's honeypot and timing, Akismet.
+            verdict = review_request(body, url_for("post", slug=slug), commenter=commenter,
+                                     post_modified=_post_time(slug))
         except (InvalidInput, CommenterBlocked) as exc:
             return _render_post(sessions, slug, error=exc.message, form=request.form), exc.status
-        if needs_email_verification(commenter):
-            set_draft(None, body)  # back in the textarea once the email is confirmed
-            request_verification(commenter, next_url=url_for("post", slug=slug) + "#respond")
-            return _render_post(
-                sessions, slug, notice="Please confirm your email address first: we sent you "
-                "a link. Your comment is kept in this browser."
-            ), 200
-        comment = _save(sessions, slug, commenter, body)
-        return redirect(url_for("post", slug=slug) + f"#comment-{comment.id}")
+        if verdict.action == "publish":
+            comment = _save(sessions, slug, commenter, body, verdict)
+            return redirect(url_for("post", slug=slug) + f"#comment-{comment.id}")
+        # Held or discarded: the same answer, so a bot learns nothing from it. The page shows
+        # the commenter their comment once, as awaiting moderation (``_echo``).
+        held = _save(sessions, slug, commenter, body, verdict) if verdict.stored else None
+        session[ECHO_KEY] = {"slug": slug, "id": held.id if held else None,
+                             "body": None if held else body[:ECHO_MAX]}
+        return redirect(url_for("post", slug=slug) + "#comment-pending")
 
     @app.cli.group("blog")
     def blog_cli() -> None:
@@ -118,11 +136,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     @blog_cli.command("approve")
     @click.argument("comment_id", type=int)
     def approve(comment_id: int) -> None:
-        with sessions() as s, s.begin():
-            comment = s.get(Comment, comment_id)
-            if comment is None:
-                raise click.ClickException(f"No comment {comment_id}.")
-            comment.status = APPROVED
+        if not admin.approve(sessions, comment_id):
+            raise click.ClickException(f"No comment {comment_id}.")
         click.echo(f"Approved comment {comment_id}.")
 
     return app
@@ -132,11 +147,12 @@ def _add_missing_columns(engine: Engine) -> None:
     # A blog database from before comments followed merges lacks this column; a real blog
     # would use a migration tool, the example adds it in place.
     columns = {c["name"] for c in inspect(engine).get_columns("blog_comment")}
-    if "original_commenter_id" not in columns:
-        with engine.begin() as conn:
-            conn.execute(
-                text("ALTER TABLE blog_comment ADD COLUMN original_commenter_id VARCHAR(32)")
-            )
+    added = {"original_commenter_id": "VARCHAR(32)", "moderation_reason": "VARCHAR(500)",
+             "trust": "VARCHAR(32)", "moderation_facts": "TEXT"}
+    for name, kind in added.items():
+        if name not in columns:
+            with engine.begin() as conn:
+                conn.execute(text(f"ALTER TABLE blog_comment ADD COLUMN {name} {kind}"))
 
 
 def _check_body(body: str) -> None:
@@ -156,19 +172,17 @@ def _commenter_from_form() -> Commenter:
     return guest_sign_in(request.form)
 
 
-def _save(sessions: sessionmaker[Session], slug: str, commenter: Commenter, body: str) -> Comment:
+def _post_time(slug: str) -> datetime:
+    published = BY_SLUG[slug].published
+    return datetime(published.year, published.month, published.day, tzinfo=UTC)
+
+
+def _save(
+    sessions: sessionmaker[Session], slug: str, commenter: Commenter, body: str, verdict: Verdict
+) -> Comment:
     provider_key = signed_in_provider()
     provider = get_state().providers.get(provider_key) if provider_key else None
     with sessions() as s, s.begin():
-        status = APPROVED
-        if commenter.is_guest:
-            # WordPress's default: a guest's first comment waits until one was approved.
-            approved_before = s.scalar(
-                select(Comment.id).where(
-                    Comment.commenter_id == commenter.public_id, Comment.status == APPROVED
-                )
-            )
-            status = APPROVED if approved_before else PENDING
         comment = Comment(
             post_slug=slug,
             commenter_id=commenter.public_id,
@@ -180,20 +194,33 @@ def _save(sessions: sessionmaker[Session], slug: str, commenter: Commenter, body
             if not commenter.is_guest
             else None,
             body=body,
-            status=status,
+            status=APPROVED if verdict.action == "publish" else PENDING,
+            moderation_reason=verdict.why[:500],
+            trust=verdict.trust.value,
+            moderation_facts=json.dumps(verdict.facts),
         )
         s.add(comment)
     return comment
 
 
-def _visible(s: Session, slug: str, public_id: str | None) -> list[Comment]:
-    """Approved comments, plus the viewer's own pending ones."""
-    query = select(Comment).where(Comment.post_slug == slug).order_by(Comment.id)
-    return [
-        c
-        for c in s.scalars(query)
-        if c.status == APPROVED or (public_id is not None and c.commenter_id == public_id)
-    ]
+def _visible(s: Session, slug: str) -> list[Comment]:
+    """Approved comments."""
+    query = select(Comment).where(Comment.post_slug == slug, Comment.status == APPROVED)
+    return list(s.scalars(query.order_by(Comment.id)))
+
+
+def _echo(s: Session, slug: str, viewer: Any) -> Comment | None:
+    """The comment this browser just posted that is awaiting moderation, shown to it once:
+    held (from the database) and discarded (from the session) look the same."""
+    echo = session.get(ECHO_KEY)
+    if not isinstance(echo, dict) or echo.get("slug") != slug:
+        return None
+    session.pop(ECHO_KEY)
+    if echo.get("id") is not None:
+        return s.get(Comment, echo["id"])
+    return Comment(id=0, post_slug=slug, body=str(echo.get("body") or ""), status=PENDING,
+                   author_name=viewer.display_name, author_website=viewer.website,
+                   avatar_url=viewer.avatar_url, created_at=datetime.now(UTC))
 
 
 def _render_post(
@@ -209,7 +236,10 @@ def _render_post(
         abort(404)
     viewer = current_commenter
     with sessions() as s:
-        comments = _visible(s, slug, viewer.public_id)
+        comments = _visible(s, slug)
+        echo = _echo(s, slug, viewer)
+    if echo is not None:
+        comments.append(echo)
     return render_template(
         "post.html", post=post, comments=comments, error=error, notice=notice, form=form or {}
     )

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import json
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -48,10 +49,12 @@ from social_auth import (
     commenters_unmerged,
     get_state,
 )
+from social_auth.errors import AkismetUnavailable
+from social_auth.moderation import report_ham, report_spam
 from social_auth.session import check_csrf
 from social_auth.views import safe_next
 
-from .models import APPROVED, PENDING, Comment, OwnerSession
+from .models import APPROVED, PENDING, SPAM, Comment, OwnerSession
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -203,7 +206,9 @@ def anonymise(sessions: sessionmaker[Session], public_id: str) -> None:
         s.execute(
             update(Comment)
             .where(Comment.commenter_id == public_id)
-            .values(author_name="", author_website=None, avatar_url=None, provider=None)
+            # The moderation facts hold the name, email and IP address sent to Akismet.
+            .values(author_name="", author_website=None, avatar_url=None, provider=None,
+                    moderation_facts=None)
         )
 
 
@@ -274,11 +279,51 @@ def register_admin(app: Flask, sessions: sessionmaker[Session]) -> None:
         if not is_site_owner():
             raise LoginRefused("Log in as the site owner first.")
         check_csrf()
-        with sessions() as s, s.begin():
-            comment = s.get(Comment, comment_id)
-            if comment is not None:
-                comment.status = APPROVED
+        approve(sessions, comment_id)
         return redirect(url_for("admin_home"), 303)
+
+    @app.post("/admin/comments/<int:comment_id>/spam")
+    @unframed
+    def admin_spam(comment_id: int) -> BaseResponse:
+        if not is_site_owner():
+            raise LoginRefused("Log in as the site owner first.")
+        check_csrf()
+        mark_spam(sessions, comment_id, block=request.form.get("block") == "on")
+        return redirect(url_for("admin_home"), 303)
+
+
+def approve(sessions: sessionmaker[Session], comment_id: int) -> bool:
+    """Publish a held comment and tell the moderator (the commenter becomes a regular; Akismet
+    hears of it when it had said spam). Whether the comment exists."""
+    with sessions() as s, s.begin():
+        comment = s.get(Comment, comment_id)
+        if comment is None:
+            return False
+        comment.status = APPROVED
+        facts = comment.moderation_facts
+    if facts:
+        _report(report_ham, json.loads(facts))
+    return True
+
+
+def mark_spam(sessions: sessionmaker[Session], comment_id: int, *, block: bool) -> None:
+    """Take a comment down as spam, tell Akismet, and with ``block`` block its commenter in
+    every identity (the extension's block: sessions end, sign-ins are refused)."""
+    with sessions() as s, s.begin():
+        comment = s.get(Comment, comment_id)
+        if comment is None:
+            return
+        comment.status = SPAM
+        facts = json.loads(comment.moderation_facts) if comment.moderation_facts else {
+            "commenter": comment.commenter_id}
+    _report(functools.partial(report_spam, block=block, actor="admin:site-owner"), facts)
+
+
+def _report(send: Callable[[dict[str, Any]], bool], facts: dict[str, Any]) -> None:
+    try:
+        send(facts)
+    except AkismetUnavailable as exc:  # the decision stands; Akismet just did not hear of it
+        current_app.logger.warning("Akismet did not take the report: %s", exc.message)
 
 
 def unframed(view: Callable[P, R]) -> Callable[P, R]:

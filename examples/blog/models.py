@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import DateTime, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-PENDING, APPROVED = "pending", "approved"
+PENDING, APPROVED, SPAM = "pending", "approved", "spam"
 
 
 class Base(DeclarativeBase):
@@ -36,6 +36,11 @@ class Comment(Base):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=lambda: datetime.now(UTC)
     )
+    #: Why the moderator held it (``Verdict.why``), and the commenter's trust tier.
+    moderation_reason: Mapped[str | None] = mapped_column(String(500))
+    trust: Mapped[str | None] = mapped_column(String(32))
+    #: ``Verdict.facts`` as JSON: what approve / spam report back to Akismet.
+    moderation_facts: Mapped[str | None] = mapped_column(Text)
 
 
 class OwnerSession(Base):

@@ -5,6 +5,8 @@ Modules import one way: ``models`` → ``results`` → ``connections`` → ``bas
 ``email_links`` beside it).
 """
 
+# Its table joins the models' metadata, so the migrations test and Alembic see it.
+from .approvals import CommentApproval
 from .models import AuditEvent, Base, Commenter, Identity, UsedFlowState
 from .results import CommenterDetails, CommenterPage, MergePreview, SignIn, Unmerged
 from .store import IdentityStore
@@ -12,6 +14,7 @@ from .store import IdentityStore
 __all__ = [
     "AuditEvent",
     "Base",
+    "CommentApproval",
     "Commenter",
     "CommenterDetails",
     "CommenterPage",

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from examples.blog import create_app
 from social_auth import ConfigError
 from social_auth.testing import make_commenter, sign_in_client
+from social_auth.web.moderation import form_fields
 from tests.webapp import Fakebook, RecordingMailer
 
 POST = "/posts/walking-the-coast-path"
@@ -45,7 +46,9 @@ def token(client: FlaskClient) -> str:
 
 
 def comment(client: FlaskClient, text: str, **fields: str):
-    data = {"comment": text, "csrf_token": token(client), **fields}
+    # The block's hidden fields as a person's browser posts them (a form open for 30 s).
+    data = {"comment": text, "csrf_token": token(client), **form_fields(client.application),
+            **fields}
     return client.post(f"{POST}/comments", data=data)
 
 

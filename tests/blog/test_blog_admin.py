@@ -17,6 +17,7 @@ from werkzeug.test import TestResponse
 from examples.blog.models import Comment
 from social_auth import get_state
 from social_auth.testing import csrf_headers, make_commenter, sign_in_client
+from social_auth.web.moderation import form_fields
 from tests.blog.test_blog import blog as blog_without_admin
 
 POST = "/posts/walking-the-coast-path"
@@ -50,7 +51,8 @@ def owner(app: Flask) -> FlaskClient:
 
 
 def comment(client: FlaskClient, body: str, **fields: str) -> TestResponse:
-    return client.post(f"{POST}/comments", data={"comment": body, **fields},
+    data = {"comment": body, **form_fields(client.application), **fields}
+    return client.post(f"{POST}/comments", data=data,
                        headers=csrf_headers(client))
 
 
