@@ -6,7 +6,7 @@ import difflib
 import importlib
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from typing import Any
@@ -60,10 +60,14 @@ def config_key(field_name: str) -> str:
 KNOWN_KEYS = frozenset(config_key(f.name) for f in fields(Settings))
 
 
-def load_settings(config: Mapping[str, Any], *, debug: bool, instance_path: str) -> Settings:
-    """Build ``Settings`` from a Flask config, raising ``ConfigError`` for the first bad key."""
+def load_settings(
+    config: Mapping[str, Any], *, debug: bool, instance_path: str, feature_keys: Iterable[str] = ()
+) -> Settings:
+    """Build ``Settings`` from a Flask config, raising ``ConfigError`` for the first bad key.
+
+    ``feature_keys``: keys a feature reads with its own settings class (``avatars.settings``)."""
     keys = secret_keys(config)
-    _refuse_unknown_keys(config)
+    _refuse_unknown_keys(config, KNOWN_KEYS | frozenset(feature_keys))
     values: dict[str, Any] = {
         "database_uri": "sqlite:///" + os.path.join(instance_path, "social_auth.sqlite3"),
         "dev_provider": debug,
@@ -148,10 +152,10 @@ def _check_key(name: str, key: Any) -> None:
         )
 
 
-def _refuse_unknown_keys(config: Mapping[str, Any]) -> None:
+def _refuse_unknown_keys(config: Mapping[str, Any], known: frozenset[str]) -> None:
     for key in config:
-        if isinstance(key, str) and key.startswith(PREFIX) and key not in KNOWN_KEYS:
-            close = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
+        if isinstance(key, str) and key.startswith(PREFIX) and key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
             hint = f"; did you mean {close[0]}?" if close else ""
             raise ConfigError(key, f"is not a Flask-Social-Auth setting{hint}")
 

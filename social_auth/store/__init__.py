@@ -9,6 +9,8 @@ from .models import AuditEvent, Base, Commenter, Identity, UsedFlowState
 from .results import CommenterDetails, CommenterPage, MergePreview, SignIn, Unmerged
 from .store import IdentityStore
 
+from . import avatars, health  # noqa: E402, F401, I001 - their tables join Base.metadata
+
 __all__ = [
     "AuditEvent",
     "Base",
