@@ -9,6 +9,9 @@ from flask import Flask, Request, after_this_request, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import admin, session, views
+from .avatars.fetching import Avatars
+from .avatars.settings import KEYS as AVATAR_KEYS
+from .avatars.settings import load_avatar_settings
 from .cli import social_auth_cli
 from .config import Settings, config_key, load_settings
 from .errors import ConfigError
@@ -22,6 +25,8 @@ from .registry import ProviderRegistry
 from .revocation import CommenterCache, RedisGenerations
 from .state import EXTENSION_KEY, SocialAuthState, get_state
 from .store import IdentityStore
+from .store.avatars import AvatarStore
+from .web import avatars
 from .web.block import login_block
 
 #: Largest request body our routes accept (a guest form or a callback is a few KiB at most).
@@ -39,7 +44,8 @@ class SocialAuth:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        settings = load_settings(app.config, debug=app.debug, instance_path=app.instance_path)
+        settings = load_settings(app.config, debug=app.debug, instance_path=app.instance_path,
+                                 feature_keys=AVATAR_KEYS)
         registry = ProviderRegistry(self._adapters)
         providers = configure_providers(settings, registry)
         if config_key("database_uri") not in app.config:
@@ -66,6 +72,7 @@ class SocialAuth:
             state.commenter_cache = make_commenter_cache(settings)
             store.add_change_listener(state.commenter_cache.changed)
         app.extensions[EXTENSION_KEY] = state
+        state.avatars = make_avatars(app, settings, store)
 
         app.cli.add_command(social_auth_cli)
         _wire_web(app)
@@ -81,6 +88,7 @@ def _wire_web(app: Flask) -> None:
     # (``_our_urls``): cookie writes and ``Vary`` are applied by a hook that each request
     # needing one registers for itself (``web.cookies``), and the templates' names are globals.
     views.register(app)
+    avatars.wire(app, get_state(app).avatars)  # type: ignore[arg-type]
     settings = get_state(app).settings
     admin_prefix = admin.register(app) if settings.admin_check is not None else None
     app.before_request(_our_urls(settings.url_prefix, admin_prefix))
@@ -164,3 +172,10 @@ def configure_providers(settings: Settings, registry: ProviderRegistry) -> dict[
             raise ConfigError(config_key("dev_provider"), "is on but no 'dev' adapter is installed")
         providers["dev"] = adapters["dev"]("dev", {})
     return providers
+
+
+def make_avatars(app: Flask, settings: Settings, store: IdentityStore) -> Avatars:
+    """The picture store and its settings (``SOCIAL_AUTH_AVATAR_*``, ``SOCIAL_AUTH_GRAVATAR``)."""
+    chosen = load_avatar_settings(app.config)
+    return Avatars(AvatarStore(store, chosen.avatar_dir), None, chosen,
+                   settings.url_prefix.rstrip("/"))

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from .avatars.fetching import Avatars
 from .config import Settings
 from .flow import FlowSettings
 from .linking import LinkingPolicy
@@ -46,6 +47,8 @@ class SocialAuthState:
     #: With a commenter cache: the WSGI middleware that asks Redis as a request arrives
     #: (``session.AskEarly``; typed loosely here because it belongs to the Flask layer).
     ask_early: Any = None
+    #: Stored and served pictures (``avatars``); None before ``init_app`` wires them.
+    avatars: Avatars | None = None
 
 
 def get_state(app: Flask | None = None) -> SocialAuthState:

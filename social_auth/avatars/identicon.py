@@ -1,6 +1,6 @@
 """Identicons: a picture made here, for commenters (and guests) without one of their own.
 
-A 5 × 5 grid mirrored left to right, its cells and colour taken from the SHA-256 of a seed;
+A 5 x 5 grid mirrored left to right, its cells and colour taken from the SHA-256 of a seed;
 nothing of the seed can be read back. PNG, cached per (seed, size) in this process.
 """
 
@@ -24,7 +24,7 @@ def seed_of(public_id: str) -> str:
 
 @functools.lru_cache(maxsize=2048)
 def identicon(seed: str, size: int) -> bytes:
-    """The PNG identicon of ``seed`` at ``size`` × ``size`` pixels."""
+    """The PNG identicon of ``seed`` at ``size`` x ``size`` pixels."""
     digest = hashlib.sha256(seed.encode()).digest()
     colour = (digest[0] // 2 + 64, digest[1] // 2 + 64, digest[2] // 2 + 64)
     cells = Image.new("RGB", (GRID, GRID), (240, 240, 240))

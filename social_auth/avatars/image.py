@@ -19,7 +19,7 @@ from ..errors import AvatarRefused
 #: The square sizes stored for each picture, in pixels.
 SIZES = (48, 96, 192)
 #: Pictures with more pixels than this are refused before they are decoded (a small file can
-#: declare a huge image: a decompression bomb). 4096 × 4096.
+#: declare a huge image: a decompression bomb). 4096 x 4096.
 MAX_PIXELS = 4096 * 4096
 #: The largest picture file read (the issue's 2 MiB cap; the fetcher cuts the body there).
 MAX_BYTES = 2 * 1024 * 1024

@@ -5,11 +5,10 @@ Modules import one way: ``models`` → ``results`` → ``connections`` → ``bas
 ``email_links`` beside it).
 """
 
+from . import avatars, health  # noqa: F401 - their tables join Base.metadata
 from .models import AuditEvent, Base, Commenter, Identity, UsedFlowState
 from .results import CommenterDetails, CommenterPage, MergePreview, SignIn, Unmerged
 from .store import IdentityStore
-
-from . import avatars, health  # noqa: E402, F401, I001 - their tables join Base.metadata
 
 __all__ = [
     "AuditEvent",

@@ -22,6 +22,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     delete,
+    insert,
     select,
     update,
 )
@@ -140,7 +141,7 @@ class AvatarStore:
                                                   AvatarImage.size == size)
                 ).first()
                 if exists is None:
-                    conn.execute(AvatarImage.__table__.insert().values(values))
+                    conn.execute(insert(AvatarImage).values(values))
         now = utcnow()
         with self.engine.begin() as conn:
             conn.execute(update(Commenter).where(Commenter.id == commenter_id)
@@ -164,16 +165,16 @@ class AvatarStore:
                          failure=reason[:64])
 
     def _record(self, conn: Connection, commenter_id: int, **values: object) -> None:
-        t = AvatarSource.__table__
         changed = conn.execute(
-            update(t).where(t.c.commenter_id == commenter_id).values(**values)
+            update(AvatarSource).where(AvatarSource.commenter_id == commenter_id)
+            .values(**values)
         ).rowcount
         if not changed:
             exists = conn.execute(
                 select(Commenter.id).where(Commenter.id == commenter_id)
             ).first()
             if exists is not None:
-                conn.execute(t.insert().values(commenter_id=commenter_id, **values))
+                conn.execute(insert(AvatarSource).values(commenter_id=commenter_id, **values))
 
     def source(self, commenter_id: int) -> AvatarSource | None:
         with self.store.session() as s:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Engine, Integer, String, delete, select
+from sqlalchemy import BigInteger, Engine, Integer, String, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -99,9 +99,10 @@ class SqlHealthSink:
                       "last_error_at": merged.last_error_at, "last_ok_at": merged.last_ok_at,
                       "failing_since": merged.failing_since}
             if row is None:
-                conn.execute(t.insert().values(provider=provider, **values))
+                conn.execute(insert(HealthStatus).values(provider=provider, **values))
             else:
-                conn.execute(t.update().where(t.c.provider == provider).values(**values))
+                conn.execute(update(HealthStatus).where(HealthStatus.provider == provider)
+                             .values(**values))
 
     def counts(self, since_bucket: int) -> list[tuple[str, int, str, int]]:
         """Every count from ``since_bucket`` on: (provider, bucket, metric, n)."""
