@@ -8,15 +8,17 @@ from collections.abc import Callable, Iterable
 from flask import Flask, Request, after_this_request, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from . import admin, session, views
+from . import admin, admin_health, session, views  # noqa: F401 - admin_health adds its page
 from .avatars.fetching import Avatars
 from .avatars.settings import KEYS as AVATAR_KEYS
-from .avatars.settings import load_avatar_settings
+from .avatars.settings import AvatarSettings, load_avatar_settings
 from .cli import social_auth_cli
 from .config import Settings, config_key, load_settings
 from .errors import ConfigError
 from .flow import FlowSettings, SqlUsedStates
 from .guest import ConsoleMailer, Mailer, SmtpMailer
+from .health import HealthRecorder, HealthSink
+from .health_redis import RedisHealthSink
 from .icons import provider_icon
 from .linking import LinkingPolicy
 from .provider import Provider
@@ -26,6 +28,7 @@ from .revocation import CommenterCache, RedisGenerations
 from .state import EXTENSION_KEY, SocialAuthState, get_state
 from .store import IdentityStore
 from .store.avatars import AvatarStore
+from .store.health import SqlHealthSink
 from .web import avatars
 from .web.block import login_block
 
@@ -73,6 +76,7 @@ class SocialAuth:
             store.add_change_listener(state.commenter_cache.changed)
         app.extensions[EXTENSION_KEY] = state
         state.avatars = make_avatars(app, settings, store)
+        state.health = make_health(settings, state.avatars.settings, store)
 
         app.cli.add_command(social_auth_cli)
         _wire_web(app)
@@ -179,3 +183,10 @@ def make_avatars(app: Flask, settings: Settings, store: IdentityStore) -> Avatar
     chosen = load_avatar_settings(app.config)
     return Avatars(AvatarStore(store, chosen.avatar_dir), None, chosen,
                    settings.url_prefix.rstrip("/"))
+
+
+def make_health(settings: Settings, chosen: AvatarSettings, store: IdentityStore) -> HealthRecorder:
+    """Provider health counts, shared through Redis when it is set, else the database."""
+    sink: HealthSink = (RedisHealthSink(settings.redis_url) if settings.redis_url
+                        else SqlHealthSink(store.engine))
+    return HealthRecorder(sink, flush_every=chosen.health_flush)

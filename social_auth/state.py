@@ -16,6 +16,7 @@ from flask import Flask, current_app
 from .avatars.fetching import Avatars
 from .config import Settings
 from .flow import FlowSettings
+from .health import HealthRecorder
 from .linking import LinkingPolicy
 from .mail import Mailer
 from .provider import Provider
@@ -49,6 +50,8 @@ class SocialAuthState:
     ask_early: Any = None
     #: Stored and served pictures (``avatars``); None before ``init_app`` wires them.
     avatars: Avatars | None = None
+    #: Provider health counts (``health``), shared across workers through ``health.sink``.
+    health: HealthRecorder | None = None
 
 
 def get_state(app: Flask | None = None) -> SocialAuthState:
