@@ -10,6 +10,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
+from .cli_avatars import avatars_group
 from .cli_commenters import commenters_group
 from .cli_moderation import COMMANDS
 from .cli_output import CommandFailed, emit, json_option
@@ -97,6 +98,7 @@ def providers_command(base_url: str | None, health: bool, as_json: bool) -> None
 
 
 social_auth_cli.add_command(commenters_group)
+social_auth_cli.add_command(avatars_group)
 for _command in COMMANDS:
     social_auth_cli.add_command(_command)
 
