@@ -197,6 +197,23 @@ class CsrfError(SocialAuthError):
     code = "csrf_failed"
 
 
+class FetchRefused(SocialAuthError):
+    """The safe fetcher (``social_auth.fetch``) would not fetch a URL, or gave up on it.
+
+    ``reason`` is one of ``scheme``, ``address`` (a private, loopback, link-local or otherwise
+    non-public address), ``too_large``, ``too_slow``, ``redirects``, ``status`` or
+    ``unreachable``. What the visitor chose is a 400; what the far server did is a 502 (504
+    when it was too slow).
+    """
+
+    code = "fetch_refused"
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.status = {"scheme": 400, "address": 400, "too_slow": 504}.get(reason, 502)
+
+
 class AvatarRefused(SocialAuthError):
     """A picture was not kept: not PNG, JPEG, GIF or WebP by its content, too many pixels,
     undecodable, or its fetch failed; ``reason`` says which. The previous picture stays."""

@@ -15,6 +15,7 @@ from .avatars.settings import AvatarSettings, load_avatar_settings
 from .cli import social_auth_cli
 from .config import Settings, config_key, load_settings
 from .errors import ConfigError
+from .fetch import SafeFetcher, fetcher_from_config
 from .flow import FlowSettings, SqlUsedStates
 from .guest import ConsoleMailer, Mailer, SmtpMailer
 from .health import HealthRecorder, HealthSink
@@ -70,12 +71,13 @@ class SocialAuth:
             linking_policy=LinkingPolicy.from_providers(
                 providers, link_by_verified_email=settings.link_by_verified_email
             ),
+            fetcher=fetcher_from_config(app.config),
         )
         if settings.redis_url:
             state.commenter_cache = make_commenter_cache(settings)
             store.add_change_listener(state.commenter_cache.changed)
         app.extensions[EXTENSION_KEY] = state
-        state.avatars = make_avatars(app, settings, store)
+        state.avatars = make_avatars(app, settings, store, state.fetcher)
         state.health = make_health(settings, state.avatars.settings, store)
 
         app.cli.add_command(social_auth_cli)
@@ -178,10 +180,13 @@ def configure_providers(settings: Settings, registry: ProviderRegistry) -> dict[
     return providers
 
 
-def make_avatars(app: Flask, settings: Settings, store: IdentityStore) -> Avatars:
-    """The picture store and its settings (``SOCIAL_AUTH_AVATAR_*``, ``SOCIAL_AUTH_GRAVATAR``)."""
+def make_avatars(
+    app: Flask, settings: Settings, store: IdentityStore, fetcher: SafeFetcher
+) -> Avatars:
+    """The picture store and its settings (``SOCIAL_AUTH_AVATAR_*``, ``SOCIAL_AUTH_GRAVATAR``);
+    pictures are fetched by the one safe fetcher (public addresses only, deadline, size cap)."""
     chosen = load_avatar_settings(app.config)
-    return Avatars(AvatarStore(store, chosen.avatar_dir), None, chosen,
+    return Avatars(AvatarStore(store, chosen.avatar_dir), fetcher, chosen,
                    settings.url_prefix.rstrip("/"))
 
 

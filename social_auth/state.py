@@ -8,13 +8,14 @@ the framework-free core, so imports run one way.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, current_app
 
 from .avatars.fetching import Avatars
 from .config import Settings
+from .fetch import SafeFetcher
 from .flow import FlowSettings
 from .health import HealthRecorder
 from .linking import LinkingPolicy
@@ -48,6 +49,8 @@ class SocialAuthState:
     #: With a commenter cache: the WSGI middleware that asks Redis as a request arrives
     #: (``session.AskEarly``; typed loosely here because it belongs to the Flask layer).
     ask_early: Any = None
+    #: The one way to fetch a URL a visitor chose (``fetch``; ``SOCIAL_AUTH_FETCH_ALLOW_PRIVATE``).
+    fetcher: SafeFetcher = field(default_factory=SafeFetcher)
     #: Stored and served pictures (``avatars``); None before ``init_app`` wires them.
     avatars: Avatars | None = None
     #: Provider health counts (``health``), shared across workers through ``health.sink``.

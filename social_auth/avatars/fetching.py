@@ -23,11 +23,16 @@ log = logging.getLogger("social_auth.avatars")
 #: After a failed fetch of the same source, a sign-in does not try again for this long.
 RETRY_AFTER = timedelta(hours=1)
 ACCEPT = "image/webp,image/png,image/jpeg,image/gif;q=0.9"
+#: Seconds a picture's whole fetch may take (DNS, connect, redirects, body).
+FETCH_DEADLINE = 3.0
 
 
 class Answer(Protocol):
-    status: int
-    body: bytes
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def body(self) -> bytes: ...
 
 
 class Fetcher(Protocol):
@@ -77,7 +82,8 @@ def refresh(avatars: Avatars, commenter: Commenter, identity: Identity | None = 
     if not force and not _due(avatars, commenter, url):
         return "fresh"
     try:
-        answer = avatars.fetcher.get(url, headers={"Accept": ACCEPT}, max_bytes=MAX_BYTES)
+        answer = avatars.fetcher.get(url, headers={"Accept": ACCEPT}, max_bytes=MAX_BYTES,
+                                     deadline=FETCH_DEADLINE)
         if answer.status != 200:
             raise _Failed(f"status_{answer.status}")
         picture = normalise(answer.body, avatars.settings.avatar_format)

@@ -262,58 +262,7 @@ class Transport:
             target = url  # the manager tunnels (https) or forwards the absolute URL (http)
         else:
             target = f"{path or '/'}?{query}" if query else path or "/"
-        call = _Call(time.monotonic() + self.deadline)
-        _WATCHDOG.arm(call)
-        _calls.current = call
-        response: BaseHTTPResponse | None = None
-        data: bytes | None = None
-        try:
-            response = route.urlopen(
-                method,
-                target,
-                body=body,
-                headers=headers,
-                timeout=self.timeout,
-                retries=False,
-                redirect=False,
-                preload_content=False,
-            )
-            data = self._read(response)
-        except (HTTPError, OSError) as exc:
-            if _WATCHDOG.disarm(call):
-                raise DeadlinePassed("the deadline passed") from exc
-            raise
-        finally:
-            _calls.current = None
-            expired = _WATCHDOG.disarm(call)
-            if response is not None:
-                if expired or data is None:
-                    response.close()  # half-read or shut down: never back into the pool
-                response.release_conn()
-        if expired:  # a shut-down socket can look like the end of a body
-            raise DeadlinePassed("the deadline passed")
-        return Answer(response.status, response.headers, data)
-
-    def _read(self, response: BaseHTTPResponse) -> bytes:
-        headers = response.headers
-        declared = headers.get("Content-Length", "")
-        # ``in``, not ``get``: a header dict's ``get`` of a missing name raises and catches.
-        if _LENGTH.fullmatch(declared) and "Content-Encoding" not in headers:
-            # The usual answer: its length known and nothing to decompress. One read takes
-            # exactly that many bytes (as ``preload_content`` does); a chunk loop costs more.
-            if int(declared) > MAX_ANSWER_BYTES:
-                raise AnswerTooLarge(f"a Content-Length over {MAX_ANSWER_BYTES} bytes")
-            return response.read()
-        # Chunked, read to the close, or compressed (``read(amt)`` decompresses no further
-        # than asked): in chunks, stopping as soon as the cap is passed.
-        chunks = []
-        size = 0
-        while chunk := response.read(_CHUNK):
-            size += len(chunk)
-            if size > MAX_ANSWER_BYTES:
-                raise AnswerTooLarge(f"more than {MAX_ANSWER_BYTES} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        return send(route, method, target, body, headers, self.deadline, self.timeout)
 
     def _route(self, url: str) -> HTTPConnectionPool | ProxyManager:
         parts = urlsplit(url)
@@ -345,6 +294,80 @@ class Transport:
             manager.pool_classes_by_scheme = _POOLS
             self._proxy_managers[proxy] = manager
         return manager
+
+
+def watched_pool(scheme: str, host: str, port: int, **options: Any) -> HTTPConnectionPool:
+    """A pool whose calls ``send`` can hold to a deadline, for callers that choose the address
+    themselves (the safe fetcher connects to the address it checked, not to a name)."""
+    return _POOLS[scheme](host, port=port, **options)
+
+
+def send(
+    route: HTTPConnectionPool | ProxyManager,
+    method: str,
+    target: str,
+    body: bytes | None,
+    headers: Mapping[str, str],
+    seconds: float,
+    timeout: Timeout,
+    max_bytes: int | None = None,
+) -> Answer:
+    """One call on ``route``, its answer read whole (at most ``max_bytes``, default
+    ``MAX_ANSWER_BYTES``), all within ``seconds``; urllib3's ``HTTPError`` when the network
+    fails (``DeadlinePassed``, ``AnswerTooLarge`` among them)."""
+    call = _Call(time.monotonic() + seconds)
+    _WATCHDOG.arm(call)
+    _calls.current = call
+    response: BaseHTTPResponse | None = None
+    data: bytes | None = None
+    try:
+        response = route.urlopen(
+            method,
+            target,
+            body=body,
+            headers=headers,
+            timeout=timeout,
+            retries=False,
+            redirect=False,
+            preload_content=False,
+        )
+        data = _read(response, MAX_ANSWER_BYTES if max_bytes is None else max_bytes)
+    except (HTTPError, OSError) as exc:
+        if _WATCHDOG.disarm(call):
+            raise DeadlinePassed("the deadline passed") from exc
+        raise
+    finally:
+        _calls.current = None
+        expired = _WATCHDOG.disarm(call)
+        if response is not None:
+            if expired or data is None:
+                response.close()  # half-read or shut down: never back into the pool
+            response.release_conn()
+    if expired:  # a shut-down socket can look like the end of a body
+        raise DeadlinePassed("the deadline passed")
+    return Answer(response.status, response.headers, data)
+
+
+def _read(response: BaseHTTPResponse, cap: int) -> bytes:
+    headers = response.headers
+    declared = headers.get("Content-Length", "")
+    # ``in``, not ``get``: a header dict's ``get`` of a missing name raises and catches.
+    if _LENGTH.fullmatch(declared) and "Content-Encoding" not in headers:
+        # The usual answer: its length known and nothing to decompress. One read takes
+        # exactly that many bytes (as ``preload_content`` does); a chunk loop costs more.
+        if int(declared) > cap:
+            raise AnswerTooLarge(f"a Content-Length over {cap} bytes")
+        return response.read()
+    # Chunked, read to the close, or compressed (``read(amt)`` decompresses no further
+    # than asked): in chunks, stopping as soon as the cap is passed.
+    chunks = []
+    size = 0
+    while chunk := response.read(_CHUNK):
+        size += len(chunk)
+        if size > cap:
+            raise AnswerTooLarge(f"more than {cap} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _bypasses_proxy(netloc: str, host: str, no_proxy: str) -> bool:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from flask import Flask
 
 from tests.providers.servers import serve
 
@@ -10,7 +11,14 @@ from .servers import image_app
 
 
 @pytest.fixture(scope="module")
-def images() -> Iterator[str]:
-    """The local image server's address."""
-    with serve(image_app()) as url:
-        yield url
+def image_server() -> Iterator[tuple[Flask, str]]:
+    app = image_app()
+    with serve(app) as url:
+        yield app, url
+
+
+@pytest.fixture
+def images(image_server: tuple[Flask, str]) -> str:
+    """The local image server's address (its request log emptied)."""
+    image_server[0].config["hits"].clear()
+    return image_server[1]

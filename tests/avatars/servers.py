@@ -1,17 +1,12 @@
-"""A local image server answering each accepted format and each hostile answer, and a
-test-only fetcher (urllib3, one deadline, a size cap) used until ``fetch.SafeFetcher`` lands."""
+"""A local image server answering each accepted format and each hostile answer."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
-import urllib3
-from flask import Flask, Response, redirect
-
-from social_auth.errors import AvatarRefused
+from flask import Flask, Response, redirect, request
 
 from .images import HTML, SVG, bomb, picture, polyglot
 
@@ -32,8 +27,12 @@ def image_app() -> Flask:
         "bomb": (bomb(), "image/png"),
     }
 
+    hits: list[str] = []
+    app.config["hits"] = hits
+
     @app.get("/<name>")
     def answer(name: str) -> Any:
+        hits.append(request.path)
         if name == "huge":
             chunk = b"\x89PNG\r\n\x1a\n" + b"\x00" * (64 * 1024 - 8)
             return Response((chunk for _ in range(FIFTY_MB // len(chunk))), mimetype="image/png")
@@ -51,36 +50,3 @@ def image_app() -> Flask:
         return Response(data, mimetype=mime)
 
     return app
-
-
-@dataclass
-class Answer:
-    status: int
-    body: bytes
-
-
-class LocalFetcher:
-    """Test-only: what the fetcher promises (deadline, size cap), over plain urllib3."""
-
-    def __init__(self, deadline: float = 2.0) -> None:
-        self.deadline = deadline
-        self.http = urllib3.PoolManager()
-        self.fetched: list[str] = []
-
-    def get(self, url: str, *, headers: Mapping[str, str] | None = None,
-            max_bytes: int | None = None, deadline: float | None = None) -> Answer:
-        self.fetched.append(url)
-        ends = time.monotonic() + (deadline or self.deadline)
-        response = self.http.request("GET", url, headers=dict(headers or {}), redirect=False,
-                                     preload_content=False, timeout=urllib3.Timeout(1.0))
-        body = bytearray()
-        try:
-            for chunk in response.stream(64 * 1024):
-                body += chunk
-                if max_bytes is not None and len(body) > max_bytes:
-                    raise AvatarRefused("too_large", "too large")
-                if time.monotonic() > ends:
-                    raise AvatarRefused("too_slow", "too slow")
-        finally:
-            response.release_conn()
-        return Answer(response.status, bytes(body))

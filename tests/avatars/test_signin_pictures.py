@@ -13,11 +13,10 @@ from flask import Flask
 from PIL import Image
 
 from social_auth import get_state
+from tests.fetch.conftest import OnlyThisServer
 from tests.providers.conftest import make_fake, make_provider
 from tests.providers.servers import FakeProvider, consent, payload
 from tests.providers.signin_app import BASE, callback, client_for, sets_session, signin_app, start
-
-from .servers import LocalFetcher
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -29,11 +28,9 @@ def github_with_picture(url: str) -> FakeProvider:
 
 
 def picture_app(tmp_path: Path, fake: FakeProvider, **config: Any) -> Flask:
-    app = signin_app(tmp_path, {"github": make_provider("github", fake).settings}, **config)
-    state = get_state(app)
-    assert state.avatars is not None
-    state.avatars = dataclasses.replace(state.avatars, fetcher=LocalFetcher())
-    return app
+    """The sign-in app; its safe fetcher may reach the local servers unless told otherwise."""
+    config.setdefault("SOCIAL_AUTH_FETCH_ALLOW_PRIVATE", True)
+    return signin_app(tmp_path, {"github": make_provider("github", fake).settings}, **config)
 
 
 def sign_in(app: Flask, fake: FakeProvider) -> Any:
@@ -92,14 +89,33 @@ def test_a_later_failure_keeps_the_previous_picture(tmp_path: Path, images: str)
     assert client.get(first, base_url=BASE).status_code == 200
 
 
-def test_a_fresh_picture_is_not_fetched_again(tmp_path: Path, images: str):
+def test_a_fresh_picture_is_not_fetched_again(
+    tmp_path: Path, images: str, image_server: tuple[Flask, str]
+):
     with github_with_picture(f"{images}/png").running() as fake:
         app = picture_app(tmp_path, fake)
         sign_in(app, fake)
         sign_in(app, fake)
+    assert image_server[0].config["hits"] == ["/png"]
+
+
+@pytest.mark.parametrize("name", ["png", "to-loopback"])
+def test_without_the_test_relaxation_loopback_pictures_are_refused(
+    tmp_path: Path, images: str, name: str
+):
+    with github_with_picture(f"{images}/{name}").running() as fake:
+        app = picture_app(tmp_path, fake, SOCIAL_AUTH_FETCH_ALLOW_PRIVATE=False)
+        if name == "to-loopback":  # the first hop is let through; its redirect is judged
+            avatars = get_state(app).avatars
+            assert avatars is not None
+            port = int(images.rsplit(":", 1)[1])
+            get_state(app).avatars = dataclasses.replace(avatars, fetcher=OnlyThisServer(port))
+        client = sign_in(app, fake)
+    assert shown(client).startswith("/auth/avatars/i/")
     avatars = get_state(app).avatars
-    assert avatars is not None and isinstance(avatars.fetcher, LocalFetcher)
-    assert avatars.fetcher.fetched == [f"{images}/png"]
+    assert avatars is not None
+    source = avatars.store.source(1)
+    assert source is not None and source.failure == "address"
 
 
 def test_pictures_can_live_in_a_directory(tmp_path: Path, images: str):

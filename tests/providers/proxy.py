@@ -12,7 +12,7 @@ import base64
 import datetime
 import http.client
 import ipaddress
-import select
+import selectors
 import socket
 import ssl
 import threading
@@ -112,16 +112,22 @@ class ForwardProxy:
 
 
 def _pipe(a: socket.socket, b: socket.socket) -> None:
-    """Copy bytes both ways until either side closes (a CONNECT tunnel)."""
-    while True:
-        readable, _, _ = select.select([a, b], [], [], 10)
-        if not readable:
-            return
-        for sock in readable:
-            data = sock.recv(65536)
-            if not data:
+    """Copy bytes both ways until either side closes (a CONNECT tunnel).
+
+    A selector, not ``select.select``: late in a long test session descriptors pass 1024,
+    which ``select`` cannot watch ("filedescriptor out of range")."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(a, selectors.EVENT_READ, b)
+        selector.register(b, selectors.EVENT_READ, a)
+        while True:
+            ready = selector.select(10)
+            if not ready:
                 return
-            (b if sock is a else a).sendall(data)
+            for key, _ in ready:
+                data = key.fileobj.recv(65536)  # type: ignore[union-attr]
+                if not data:
+                    return
+                key.data.sendall(data)
 
 
 class LocalCA:
