@@ -42,6 +42,8 @@ def image_app() -> Flask:
                     time.sleep(0.05)
                     yield bytes([byte])
             return Response(trickle(), mimetype="image/png")
+        if len(name) == 64 and name in app.config.get("gravatars", ()):  # /<sha256 of email>
+            return Response(picture("PNG", red=10), mimetype="image/png")
         if name == "to-loopback":
             return redirect("http://127.0.0.1:9/png")
         if name not in answers:
