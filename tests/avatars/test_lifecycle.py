@@ -75,7 +75,7 @@ def test_purge_removes_every_picture_and_pages_fall_back_to_identicons(tmp_path:
     assert code == 0 and out == {"purged": 2}
     assert stored(app) == (0, 0)
     code, out = cli(app, "avatars", "refresh", "nobody-has-this-id")
-    assert code == 1 and out["code"] == "not_found"
+    assert code == 1 and out["error"]["code"] == "not_found"
 
 
 @pytest.mark.parametrize("enabled", [True, False])
