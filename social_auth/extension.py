@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from flask import Flask, Request, after_this_request, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from . import admin, admin_health, session, views  # noqa: F401 - admin_health adds its page
+from . import admin, session, views
 from .avatars.fetching import Avatars
 from .avatars.settings import KEYS as AVATAR_KEYS
 from .avatars.settings import AvatarSettings, load_avatar_settings
@@ -30,7 +30,7 @@ from .state import EXTENSION_KEY, SocialAuthState, get_state
 from .store import IdentityStore
 from .store.avatars import AvatarStore
 from .store.health import SqlHealthSink
-from .web import avatars
+from .web import admin_health, avatars  # noqa: F401 - admin_health adds its page to the admin
 from .web.block import login_block
 
 #: Largest request body our routes accept (a guest form or a callback is a few KiB at most).

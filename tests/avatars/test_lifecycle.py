@@ -98,3 +98,10 @@ def test_a_guest_gets_a_gravatar_only_when_the_site_turns_it_on(
     else:
         assert me["commenter"]["avatar_url"].startswith("/auth/avatars/i/")
         assert image_server[0].config["hits"] == []
+
+
+def test_the_privacy_page_says_readers_contact_no_third_party(tmp_path: Path):
+    page = client_for(app_for(tmp_path)).get("/auth/privacy", base_url=BASE)
+    text = " ".join(page.get_data(as_text=True).split())
+    assert "makes your browser contact no third party" in text
+    assert "fetches your" not in text  # Gravatar is off by default

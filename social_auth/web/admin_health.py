@@ -9,10 +9,10 @@ from typing import Any
 from flask import current_app, jsonify, render_template, request
 from flask.wrappers import Response
 
-from .admin import bp
-from .health_report import report
-from .site import absolute_url
-from .state import get_state
+from ..admin import bp
+from ..health_report import report
+from ..site import absolute_url
+from ..state import get_state
 
 
 def health_entries() -> list[dict[str, Any]]:
