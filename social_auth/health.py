@@ -13,6 +13,7 @@ import logging
 import math
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Protocol
@@ -67,7 +68,8 @@ class HealthRecorder:
         self._lock = threading.Lock()
         self._counts: Counts = {}
         self._statuses: dict[str, Status] = {}
-        self._timer: threading.Thread | None = None
+        self._flushed_at = clock()
+        self._watched = False
 
     # -- events (the sign-in path) ------------------------------------------------------
 
@@ -110,8 +112,9 @@ class HealthRecorder:
     def _after_event(self) -> None:
         if self.flush_every <= 0:
             self.flush()
-        elif self._timer is None:
-            self._start_timer()
+        elif not self._watched:
+            self._watched = True
+            _watch(self)
 
     # -- flushing -----------------------------------------------------------------------
 
@@ -120,6 +123,7 @@ class HealthRecorder:
         with self._lock:
             counts, statuses = self._counts, self._statuses
             self._counts, self._statuses = {}, {}
+            self._flushed_at = self.clock()
         if not counts and not statuses:
             return
         try:
@@ -133,19 +137,40 @@ class HealthRecorder:
                     mine = self._statuses.get(provider)
                     self._statuses[provider] = status.merged(mine) if mine else status
 
-    def _start_timer(self) -> None:
-        with self._lock:
-            if self._timer is not None:
-                return
-            self._timer = threading.Thread(target=self._run, name="social-auth-health",
-                                           daemon=True)
-        self._timer.start()
-        atexit.register(self.flush)
+    def due(self) -> bool:
+        return self.clock() - self._flushed_at >= self.flush_every
 
-    def _run(self) -> None:
-        while True:
-            time.sleep(self.flush_every)
-            self.flush()
+
+# One timer thread for every recorder of the process, holding them weakly: an app that goes
+# away takes its recorder (and its database connections) with it.
+_RECORDERS: weakref.WeakSet[HealthRecorder] = weakref.WeakSet()
+_TIMER: list[threading.Thread] = []
+_TIMER_LOCK = threading.Lock()
+TICK_SECONDS = 1.0
+
+
+def _watch(recorder: HealthRecorder) -> None:
+    with _TIMER_LOCK:
+        _RECORDERS.add(recorder)
+        if not _TIMER:
+            thread = threading.Thread(target=_tick, name="social-auth-health", daemon=True)
+            _TIMER.append(thread)
+            thread.start()
+            atexit.register(flush_all)
+
+
+def _tick() -> None:
+    while True:
+        time.sleep(TICK_SECONDS)
+        for recorder in list(_RECORDERS):
+            if recorder.due():
+                recorder.flush()
+
+
+def flush_all() -> None:
+    """Write every recorder's counts now (at exit)."""
+    for recorder in list(_RECORDERS):
+        recorder.flush()
 
 
 def _time(epoch: float) -> datetime:

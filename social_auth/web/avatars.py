@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+import weakref
 from typing import Any
 
 from flask import Blueprint, Flask, after_this_request, current_app, has_request_context, request
@@ -20,7 +21,7 @@ from ..avatars.image import SIZES, etag_of
 from ..signals import commenter_erased, commenter_signed_in, commenters_merged
 from ..state import get_state
 from ..store import Commenter, Identity
-from ..store.avatars import PICTURE_URL, Served, picture_key
+from ..store.avatars import PICTURE_URL, AvatarStore, Served, picture_key
 
 avatars_bp = Blueprint("social_auth_avatars", __name__)
 
@@ -123,17 +124,28 @@ def wire(app: Flask, avatars: Avatars) -> None:
     prefix = get_state(app).settings.url_prefix
     app.register_blueprint(avatars_bp, url_prefix=prefix)
     app.add_template_global(avatar_url, "social_auth_avatar")
-    commenter_signed_in.connect(_signed_in, sender=app, weak=False)
+    # Module-level receivers, senders held weakly by blinker: nothing here keeps an app alive.
+    commenter_signed_in.connect(_signed_in, sender=app)
     store = get_state(app).store
+    _PICTURES[id(store)] = avatars.store
+    commenter_erased.connect(_erased, sender=store)
+    commenters_merged.connect(_merged, sender=store)
 
-    def erased(_sender: Any, commenter: Commenter, **_: Any) -> None:
-        avatars.store.forget(commenter.id)
 
-    def merged(_sender: Any, **_: Any) -> None:
-        avatars.store.collect_garbage()
+#: The picture store of each identity store (by id), as long as its app lives.
+_PICTURES: weakref.WeakValueDictionary[int, AvatarStore] = weakref.WeakValueDictionary()
 
-    commenter_erased.connect(erased, sender=store, weak=False)
-    commenters_merged.connect(merged, sender=store, weak=False)
+
+def _erased(sender: Any, commenter: Commenter, **_: Any) -> None:
+    pictures = _PICTURES.get(id(sender))
+    if pictures is not None:
+        pictures.forget(commenter.id)
+
+
+def _merged(sender: Any, **_: Any) -> None:
+    pictures = _PICTURES.get(id(sender))
+    if pictures is not None:
+        pictures.collect_garbage()
 
 
 __all__ = ["avatar_url", "avatars_bp", "picture_key", "snap", "wire"]
