@@ -136,3 +136,22 @@ def test_unknown_pictures_and_sizes_are_404(tmp_path: Path):
         answer = client.get(path, base_url=BASE)
         assert answer.status_code == 404, path
         assert answer.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_picture_older_than_the_max_age_is_fetched_again_at_a_sign_in(
+    tmp_path: Path, images: str, image_server: tuple[Flask, str]
+):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from social_auth.store.avatars import AvatarSource
+    from social_auth.store.models import utcnow
+
+    with github_with_picture(f"{images}/png").running() as fake:
+        app = picture_app(tmp_path, fake)
+        sign_in(app, fake)
+        with get_state(app).store.engine.begin() as conn:  # a week and a day later
+            conn.execute(update(AvatarSource).values(fetched_at=utcnow() - timedelta(days=8)))
+        sign_in(app, fake)
+    assert image_server[0].config["hits"] == ["/png", "/png"]
