@@ -70,6 +70,7 @@ class HealthRecorder:
         self._statuses: dict[str, Status] = {}
         self._flushed_at = clock()
         self._watched = False
+        self._failing = False
 
     # -- events (the sign-in path) ------------------------------------------------------
 
@@ -128,8 +129,12 @@ class HealthRecorder:
             return
         try:
             self.sink.add(counts, statuses)
+            self._failing = False
         except Exception:
-            log.exception("Provider health counts could not be written; kept for later")
+            # Said once per run of failures: the timer retries every tick.
+            if not self._failing:
+                log.exception("Provider health counts could not be written; kept for later")
+            self._failing = True
             with self._lock:
                 for key, n in counts.items():
                     self._counts[key] = self._counts.get(key, 0) + n
