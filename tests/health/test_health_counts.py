@@ -144,3 +144,16 @@ def test_latency_buckets_are_within_a_fifth(seconds: float):
     from social_auth.health import bucket_ms, latency_bucket
 
     assert abs(bucket_ms(latency_bucket(seconds)) / (seconds * 1000) - 1) <= 0.2 or seconds < 0.002
+
+
+def test_a_provider_down_at_the_start_counts_as_failed_not_started(tmp_path: Path):
+    down = {"client_id": "c", "client_secret": "s",
+            "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration"}
+    app = signin_app(tmp_path, {"google": down}, SOCIAL_AUTH_HEALTH_FLUSH=0)
+    client = client_for(app)
+    assert start(client, "google").status_code == 502
+    result = app.test_cli_runner().invoke(args=["social-auth", "providers", "--health", "--json"])
+    (row,) = json.loads(result.output)["providers"]
+    hour = row["health"]["last_hour"]
+    assert (hour["started"], hour["failed"]) == (0, {"provider_error": 1})
+    assert row["health"]["unavailable_since"] is not None
