@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import statistics
 import tempfile
 from pathlib import Path
 
@@ -69,9 +70,12 @@ def run(ctx: Context) -> None:
 
         cost = ctx.compare("health per sign-in", one_sign_in, nothing,
                            rounds=ctx.rounds(30), calls=ctx.calls(2000))
-        overhead = (cost.case.median - cost.baseline.median) * 1e6
+        # Per round: the two events minus an empty call, in µs.
+        rounds = [(c - b) * 1e6 for c, b in zip(cost.case.per_round, cost.baseline.per_round,
+                                                strict=True)]
         ctx.detail("signin_health_overhead_us", cost.as_json())
-        ctx.record("signin_health_overhead_us", overhead, target="<= 50",
+        ctx.record("signin_health_overhead_us", statistics.median(rounds), target="<= 50",
+                   low=min(rounds), high=max(rounds),
                    note="started + finished, timer flushing every second")
         recorder.flush()
         get_state(app).store.engine.dispose()
