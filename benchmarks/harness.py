@@ -38,6 +38,7 @@ MODULES: tuple[str, ...] = (
     "benchmarks.bench_signin",
     "benchmarks.bench_ratelimit",
     "benchmarks.bench_moderation",
+    "benchmarks.bench_avatars",
 )
 
 Fn = Callable[[], Any]

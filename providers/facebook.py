@@ -24,7 +24,12 @@ class Facebook(Provider):
     title = "Facebook"
     icon = "facebook"
     protocol = "oauth2"
-    capabilities = Capabilities(returns_email=True, email_verified="never")
+    capabilities = Capabilities(
+        returns_email=True, email_verified="never", business_verification=True,
+        api_version=DEFAULT_VERSION, version_setting="graph_version",
+        # Meta's changelog: v19.0 until 2026-05-21, v20.0 until 2026-09-24, v25.0 until 2028-07-29.
+        end_of_life=(("v19.0", "2026-05-21"), ("v20.0", "2026-09-24"), ("v25.0", "2028-07-29")),
+    )
     optional_settings = ("scope", "title", "timeout", "graph_version")
     scope = "email public_profile"
     pkce = False

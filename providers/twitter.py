@@ -20,7 +20,10 @@ class Twitter(Provider):
     title = "X (Twitter)"
     icon = "x"
     protocol = "oauth1"
-    capabilities = Capabilities(returns_email=True, email_verified="api_field", deprecated=True)
+    capabilities = Capabilities(
+        returns_email=True, email_verified="api_field", deprecated=True, paid_tier=True,
+        api_version="1.1",
+    )
     request_token_url = "https://api.x.com/oauth/request_token"
     authorize_url = "https://api.x.com/oauth/authenticate"
     access_token_url = "https://api.x.com/oauth/access_token"

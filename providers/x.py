@@ -19,7 +19,10 @@ class X(Provider):
     title = "X"
     icon = "x"
     protocol = "oauth2"
-    capabilities = Capabilities(returns_email=True, email_verified="api_field")
+    # Pay-per-use since 2026-02-06: each sign-in's /2/users/me is a billed "User: Read".
+    capabilities = Capabilities(
+        returns_email=True, email_verified="api_field", paid_tier=True, api_version="2"
+    )
     authorize_url = "https://x.com/i/oauth2/authorize"
     access_token_url = "https://api.x.com/2/oauth2/token"
     api_base_url = "https://api.x.com/2/"

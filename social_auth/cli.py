@@ -4,15 +4,18 @@
 from __future__ import annotations
 
 import re
+import time
 
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from .cli_akismet import akismet_group
+from .cli_avatars import avatars_group
 from .cli_commenters import commenters_group
 from .cli_moderation import COMMANDS
 from .cli_output import CommandFailed, emit, json_option
+from .health_report import report, text_lines
 from .site import path_in
 from .state import get_state
 
@@ -47,8 +50,10 @@ def db_upgrade(revision: str, as_json: bool) -> None:
     help="Show the callbacks for another address, e.g. https://blog.example (default: "
     "SOCIAL_AUTH_SITE_URL, or SERVER_NAME).",
 )
+@click.option("--health", is_flag=True, help="Also show each provider's capabilities and how "
+              "its sign-ins went in the last hour and day.")
 @json_option
-def providers_command(base_url: str | None, as_json: bool) -> None:
+def providers_command(base_url: str | None, health: bool, as_json: bool) -> None:
     """Each configured provider and the callback URL to register with it."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if base_url is not None and not re.match(r"^https?://[^/\s?#]+(/[^\s?#]*)?$", base_url):
@@ -82,10 +87,19 @@ def providers_command(base_url: str | None, as_json: bool) -> None:
             "Callback URLs are paths: set SOCIAL_AUTH_SITE_URL (or pass --base-url "
             "https://your.site) for the full address to register."
         )
+    if health:
+        recorder = get_state().health
+        assert recorder is not None
+        entries = report(get_state().providers, recorder,
+                         {str(r["name"]): str(r["callback_url"]) for r in rows}, time.time())
+        for row, entry in zip(rows, entries, strict=True):
+            row["health"] = entry
+        lines += [line for entry in entries for line in text_lines(entry)]
     emit({"providers": rows, "absolute": bool(base)}, as_json, *lines)
 
 
 social_auth_cli.add_command(commenters_group)
+social_auth_cli.add_command(avatars_group)
 for _command in COMMANDS:
     social_auth_cli.add_command(_command)
 social_auth_cli.add_command(akismet_group)

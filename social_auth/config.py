@@ -6,7 +6,7 @@ import difflib
 import importlib
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from typing import Any
@@ -63,13 +63,14 @@ KNOWN_KEYS |= {config_key(n) for n in ("fetch_allow_private",)}
 
 
 def load_settings(
-    config: Mapping[str, Any], *, debug: bool, instance_path: str,
-    extra_keys: frozenset[str] = frozenset(),
+    config: Mapping[str, Any], *, debug: bool, instance_path: str, feature_keys: Iterable[str] = ()
 ) -> Settings:
     """Build ``Settings`` from a Flask config, raising ``ConfigError`` for the first bad key.
-    ``extra_keys``: the keys other modules' settings read (``moderation.settings.KEYS``)."""
+
+    ``feature_keys``: keys a feature reads with its own settings class (``avatars.settings``,
+    ``moderation.settings``)."""
     keys = secret_keys(config)
-    _refuse_unknown_keys(config, KNOWN_KEYS | extra_keys)
+    _refuse_unknown_keys(config, KNOWN_KEYS | frozenset(feature_keys))
     values: dict[str, Any] = {
         "database_uri": "sqlite:///" + os.path.join(instance_path, "social_auth.sqlite3"),
         "dev_provider": debug,

@@ -224,3 +224,15 @@ class AkismetUnavailable(SocialAuthError):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class AvatarRefused(SocialAuthError):
+    """A picture was not kept: not PNG, JPEG, GIF or WebP by its content, too many pixels,
+    undecodable, or its fetch failed; ``reason`` says which. The previous picture stays."""
+
+    status = 422
+    code = "avatar_refused"
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason

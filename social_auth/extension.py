@@ -9,12 +9,17 @@ from flask import Flask, Request, after_this_request, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import admin, session, views
+from .avatars.fetching import Avatars
+from .avatars.settings import KEYS as AVATAR_KEYS
+from .avatars.settings import AvatarSettings, load_avatar_settings
 from .cli import social_auth_cli
 from .config import Settings, config_key, load_settings
 from .errors import ConfigError
-from .fetch import fetcher_from_config
+from .fetch import SafeFetcher, fetcher_from_config
 from .flow import FlowSettings, SqlUsedStates
 from .guest import ConsoleMailer, Mailer, SmtpMailer
+from .health import HealthRecorder, HealthSink
+from .health_redis import RedisHealthSink
 from .icons import provider_icon
 from .linking import LinkingPolicy
 from .moderation import KEYS, Moderator, load_moderation_settings
@@ -24,6 +29,9 @@ from .registry import ProviderRegistry
 from .revocation import CommenterCache, RedisGenerations
 from .state import EXTENSION_KEY, SocialAuthState, get_state
 from .store import IdentityStore
+from .store.avatars import AvatarStore
+from .store.health import SqlHealthSink
+from .web import admin_health, avatars  # noqa: F401 - admin_health adds its page to the admin
 from .web.block import login_block
 from .web.moderation import spam_fields
 
@@ -42,9 +50,8 @@ class SocialAuth:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        settings = load_settings(
-            app.config, debug=app.debug, instance_path=app.instance_path, extra_keys=KEYS
-        )
+        settings = load_settings(app.config, debug=app.debug, instance_path=app.instance_path,
+                                 feature_keys=(*AVATAR_KEYS, *KEYS))
         registry = ProviderRegistry(self._adapters)
         providers = configure_providers(settings, registry)
         if config_key("database_uri") not in app.config:
@@ -73,6 +80,8 @@ class SocialAuth:
             store.add_change_listener(state.commenter_cache.changed)
         state.moderator = Moderator(load_moderation_settings(app.config, debug=app.debug), store)
         app.extensions[EXTENSION_KEY] = state
+        state.avatars = make_avatars(app, settings, store, state.fetcher)
+        state.health = make_health(settings, state.avatars.settings, store)
 
         app.cli.add_command(social_auth_cli)
         _wire_web(app)
@@ -88,6 +97,7 @@ def _wire_web(app: Flask) -> None:
     # (``_our_urls``): cookie writes and ``Vary`` are applied by a hook that each request
     # needing one registers for itself (``web.cookies``), and the templates' names are globals.
     views.register(app)
+    avatars.wire(app, get_state(app).avatars)  # type: ignore[arg-type]
     settings = get_state(app).settings
     admin_prefix = admin.register(app) if settings.admin_check is not None else None
     app.before_request(_our_urls(settings.url_prefix, admin_prefix))
@@ -172,3 +182,20 @@ def configure_providers(settings: Settings, registry: ProviderRegistry) -> dict[
             raise ConfigError(config_key("dev_provider"), "is on but no 'dev' adapter is installed")
         providers["dev"] = adapters["dev"]("dev", {})
     return providers
+
+
+def make_avatars(
+    app: Flask, settings: Settings, store: IdentityStore, fetcher: SafeFetcher
+) -> Avatars:
+    """The picture store and its settings (``SOCIAL_AUTH_AVATAR_*``, ``SOCIAL_AUTH_GRAVATAR``);
+    pictures are fetched by the one safe fetcher (public addresses only, deadline, size cap)."""
+    chosen = load_avatar_settings(app.config)
+    return Avatars(AvatarStore(store, chosen.avatar_dir), fetcher, chosen,
+                   settings.url_prefix.rstrip("/"))
+
+
+def make_health(settings: Settings, chosen: AvatarSettings, store: IdentityStore) -> HealthRecorder:
+    """Provider health counts, shared through Redis when it is set, else the database."""
+    sink: HealthSink = (RedisHealthSink(settings.redis_url) if settings.redis_url
+                        else SqlHealthSink(store.engine))
+    return HealthRecorder(sink, flush_every=chosen.health_flush)

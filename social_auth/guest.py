@@ -32,8 +32,9 @@ class GuestDetails:
     website: str | None
 
     @property
-    def avatar_url(self) -> str:
-        return gravatar_url(self.email)
+    def avatar_url(self) -> None:
+        """None: a guest's picture is fetched by the server (``avatars``), never linked."""
+        return None
 
 
 def clean_name(value: str | None) -> str:

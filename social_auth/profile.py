@@ -171,3 +171,12 @@ class Capabilities:
     returns_email: bool
     email_verified: EmailVerification
     deprecated: bool = False
+    #: Sign-in needs a paid API tier (X's pay-per-use), or the app's business verification
+    #: (Meta disables unverified apps): shown on the provider health page.
+    paid_tier: bool = False
+    business_verification: bool = False
+    #: The API version used, unless the setting ``version_setting`` chooses another.
+    api_version: str | None = None
+    version_setting: str | None = None
+    #: Published end-of-life dates (ISO) of API versions, where known.
+    end_of_life: tuple[tuple[str, str], ...] = ()

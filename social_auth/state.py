@@ -13,9 +13,11 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from .avatars.fetching import Avatars
 from .config import Settings
 from .fetch import SafeFetcher
 from .flow import FlowSettings
+from .health import HealthRecorder
 from .linking import LinkingPolicy
 from .mail import Mailer
 from .moderation.review import Moderator
@@ -52,6 +54,10 @@ class SocialAuthState:
     fetcher: SafeFetcher = field(default_factory=SafeFetcher)
     #: Spam checking and trust tiers (``social_auth.moderation``).
     moderator: Moderator | None = None
+    #: Stored and served pictures (``avatars``); None before ``init_app`` wires them.
+    avatars: Avatars | None = None
+    #: Provider health counts (``health``), shared across workers through ``health.sink``.
+    health: HealthRecorder | None = None
 
 
 def get_state(app: Flask | None = None) -> SocialAuthState:

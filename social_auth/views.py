@@ -21,6 +21,7 @@ from .state import get_state
 
 # Importing each web module adds its routes to ``bp``.
 from .web.account import connections_payload, export_data
+from .web.avatars import avatar_url
 from .web.dev import LocalAuthorizationServer, dev_bp, serves_itself
 from .web.email import (
     CLIENT_LIMIT,
@@ -80,6 +81,7 @@ __all__ = [
     "LocalAuthorizationServer",
     "PopupStatus",
     "RateLimited",
+    "avatar_url",
     "bp",
     "connections_payload",
     "dev_bp",

@@ -46,6 +46,8 @@ def test_a_quick_benchmark_run_writes_every_key_it_measures(tmp_path: Path):
         "ratelimit_new_key_growth",
         "comment_review_overhead_ms",
         "comment_post_hanging_s",
+        "avatar_serve_ratio_vs_static",
+        "signin_health_overhead_us",
     ]
     if "PostgreSQL unavailable" not in done.stdout or os.environ.get("CI"):
         expected += ["upsert_ratio_postgres", "upsert_growth_postgres"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -19,6 +20,13 @@ from tests.webapp import make_app
 @pytest.fixture
 def app(tmp_path: Path) -> Flask:
     return make_app(tmp_path)
+
+
+
+def avatar_url_of(app: Any, commenter: Any) -> str:
+    from social_auth.avatars.identicon import seed_of
+
+    return f"/auth/avatars/i/{seed_of(commenter.public_id)}-96.png"
 
 
 def test_me_for_an_anonymous_visitor(app: Flask):
@@ -42,8 +50,9 @@ def test_me_for_a_signed_in_commenter_has_the_documented_shape(app: Flask):
     assert body["authenticated"] is True
     assert body["commenter"] == {
         "id": commenter.public_id, "display_name": "Jane", "email": "jane@example.com",
-        "email_verified": True, "website": None, "avatar_url": None, "guest": False,
-        "blocked": False,
+        "email_verified": True, "website": None, "guest": False, "blocked": False,
+        # No picture was stored: their identicon, served by the site.
+        "avatar_url": avatar_url_of(app, commenter),
     }
     assert body["identities"] == [{
         "provider": "fakebook", "subject": "42", "display_name": "Jane", "username": None,

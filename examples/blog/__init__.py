@@ -22,7 +22,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from social_auth import Commenter, CommenterBlocked, InvalidInput, SocialAuth, get_state
 from social_auth.moderation import Verdict
 from social_auth.session import check_csrf, current_commenter, set_draft, signed_in_provider
-from social_auth.views import guest_sign_in, needs_email_verification, request_verification
+from social_auth.views import (
+    avatar_url,
+    guest_sign_in,
+    needs_email_verification,
+    request_verification,
+)
 from social_auth.web.moderation import review_request
 
 from . import admin
@@ -189,7 +194,8 @@ def _save(
             original_commenter_id=commenter.public_id,
             author_name=commenter.display_name,
             author_website=commenter.website,
-            avatar_url=commenter.avatar_url,
+            # The site's own copy (or identicon): readers' browsers never load a provider's.
+            avatar_url=avatar_url(commenter),
             provider=(provider.display_title if provider else provider_key)
             if not commenter.is_guest
             else None,

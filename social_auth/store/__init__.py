@@ -5,7 +5,8 @@ Modules import one way: ``models`` → ``results`` → ``connections`` → ``bas
 ``email_links`` beside it).
 """
 
-# Its table joins the models' metadata, so the migrations test and Alembic see it.
+# Their tables join the models' metadata, so the migrations test and Alembic see them.
+from . import avatars, health  # noqa: F401
 from .approvals import CommentApproval
 from .models import AuditEvent, Base, Commenter, Identity, UsedFlowState
 from .results import CommenterDetails, CommenterPage, MergePreview, SignIn, Unmerged

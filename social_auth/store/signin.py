@@ -199,7 +199,6 @@ class SignInMixin(StoreBase):
                 email=profile.email,
                 email_key=email_key(profile.email),
                 email_verified_at=now if profile.email_verified else None,
-                avatar_url=profile.avatar_url,
                 website=profile.profile_url,
                 last_seen_at=now,
                 identities=[],

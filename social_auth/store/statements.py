@@ -113,7 +113,6 @@ def _insert_values() -> tuple[dict[str, Any], dict[str, Any], tuple[tuple[str, A
         "email": param("v_email", c.c.email),
         "email_key": param("v_email_key", c.c.email_key),
         "email_verified_at": param("v_email_verified_at", c.c.email_verified_at),
-        "avatar_url": param("v_avatar_url", c.c.avatar_url),
         "website": param("v_website", c.c.website),
         "created_at": param("v_now", c.c.created_at),
         "last_seen_at": param("v_now", c.c.last_seen_at),

@@ -135,6 +135,7 @@ def privacy() -> str:
         "social_auth/privacy.html",
         providers=list(state.providers.values()),
         guest_enabled=state.settings.guest,
+        gravatar=state.avatars is not None and state.avatars.settings.gravatar,
         commenter=current_commenter,
         csrf=csrf_token(),
     )

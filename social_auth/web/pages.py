@@ -19,6 +19,7 @@ from ..session import csrf_token, current_commenter, signed_in_provider
 from ..site import site_origin
 from ..state import get_state
 from ..store import Commenter
+from .avatars import avatar_url
 
 #: The package folder: templates and static files live beside the modules, not in ``web/``.
 PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
@@ -55,7 +56,7 @@ def me_payload() -> dict[str, Any]:
     if isinstance(commenter, Commenter):
         body["authenticated"] = True
         body["signed_in_with"] = signed_in_provider()
-        body["commenter"] = commenter.public_json()
+        body["commenter"] = {**commenter.public_json(), "avatar_url": avatar_url(commenter)}
         body["identities"] = [i.public_json() for i in commenter.identities]
     return body
 

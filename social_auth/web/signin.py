@@ -4,6 +4,7 @@ the self-service merge it may offer (and its proof cookie), and signing out."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +30,7 @@ from ..errors import (
 )
 from ..flow import SignInResult, safe_next
 from ..guest import validate_guest
+from ..health import HealthRecorder
 from ..provider import Profile, Provider
 from ..session import (
     check_csrf,
@@ -168,7 +170,9 @@ def _start(
             connect_to=connect_to,
         )
     except SocialAuthError as exc:  # the provider is down, or the draft too long to carry
+        _health().failed(provider.instance_name, exc)
         return private(_failure(exc, next_path, popup, draft))
+    _health().started(provider.instance_name)
     response = redirect_to(started.url)
     # ``__Host-`` on https (path ``/``): a sibling subdomain cannot plant a flow of its own.
     set_cookie(response, flow.COOKIE_NAME, started.cookie_value, flow.MAX_AGE)
@@ -200,13 +204,17 @@ def callback(provider: str) -> BaseResponse:
     # Read once: ``finish_read`` checks it, and a cancel still needs to know what it was for.
     cookie = flow.read_cookie(get_cookie(flow.COOKIE_NAME), settings=settings)
     params = {**request.args.to_dict(), **request.form.to_dict()}
+    began = time.perf_counter()  # the provider's share of the callback: its round trips
     try:
         result = flow.finish_read(chosen, cookie, params, _callback_url(chosen), settings=settings)
     except SignInCancelled as exc:
+        _health().failed(provider, exc)
         connecting = cookie.state is not None and cookie.state.intent == "connect"
         return private(_cancelled(exc, connecting))
     except SignInError as exc:
+        _health().failed(provider, exc)
         return private(_failure(exc, exc.next_path, exc.popup, exc.draft))
+    _health().finished(provider, time.perf_counter() - began)
     try:
         if result.intent == "connect":
             return private(_finish_connect(result))
@@ -217,6 +225,12 @@ def callback(provider: str) -> BaseResponse:
         logging.getLogger("social_auth").exception("The identity store failed in a callback")
         unavailable = StoreUnavailable(flow.STORE_DOWN)
         return private(_failure(unavailable, result.next_path, result.popup, result.draft))
+
+
+def _health() -> HealthRecorder:
+    recorder = get_state().health
+    assert recorder is not None  # built by init_app
+    return recorder
 
 
 def _forget_flow(response: Response) -> Response:
