@@ -27,7 +27,9 @@ def test_a_quick_benchmark_run_writes_every_key_it_measures(tmp_path: Path):
         env=env,
         capture_output=True,
         text=True,
-        timeout=110,
+        # Nine modules at tiny sizes: about 2 minutes on two busy cores; the bound only stops
+        # a hung run.
+        timeout=420,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     results = json.loads(output.read_text())
