@@ -28,3 +28,7 @@ commenters_unmerged = _signals.signal("commenters-unmerged")
 commenter_blocked = _signals.signal("commenter-blocked")
 #: Sent with ``commenter`` (now a tombstone) after its personal data was erased.
 commenter_erased = _signals.signal("commenter-erased")
+#: Sent with ``commenter`` and ``passkey`` after a passkey was added to the commenter.
+passkey_added = _signals.signal("passkey-added")
+#: Sent with ``commenter`` and ``passkey`` after a passkey was removed by its owner.
+passkey_removed = _signals.signal("passkey-removed")

@@ -6,6 +6,7 @@ Modules import one way: ``models`` → ``results`` → ``connections`` → ``bas
 """
 
 from .models import AuditEvent, Base, Commenter, Identity, UsedFlowState
+from .passkeys import Passkey
 from .results import CommenterDetails, CommenterPage, MergePreview, SignIn, Unmerged
 from .store import IdentityStore
 
@@ -18,6 +19,7 @@ __all__ = [
     "Identity",
     "IdentityStore",
     "MergePreview",
+    "Passkey",
     "SignIn",
     "Unmerged",
     "UsedFlowState",
