@@ -85,10 +85,12 @@ def recount(s: Session, row: Commenter) -> None:
 
 def remove_all(s: Session, row: Commenter) -> int:
     """Delete every passkey of ``row`` (locked): erase and block. How many went."""
-    removed = s.execute(delete(Passkey).where(Passkey.commenter_id == row.id)).rowcount
+    removed = s.scalars(
+        delete(Passkey).where(Passkey.commenter_id == row.id).returning(Passkey.id)
+    ).all()
     row.passkey_count = 0
     changed(s, row.id)
-    return int(removed or 0)
+    return len(removed)
 
 
 def move_all(s: Session, src: Commenter, dst: Commenter, ids: list[int] | None = None) -> list[int]:
@@ -149,13 +151,14 @@ class PasskeysMixin(StoreBase):
             row = lock(s, passkey.commenter_id)
             if row.is_blocked_at(now):
                 raise CommenterBlocked(BLOCKED_MESSAGE)
-            done = s.execute(
+            done = s.scalar(
                 update(Passkey)
                 .where(Passkey.id == passkey.id, Passkey.sign_count == passkey.sign_count,
                        Passkey.commenter_id == row.id)
                 .values(sign_count=new_sign_count, last_used_at=now)
-            ).rowcount
-            if not done:
+                .returning(Passkey.id)
+            )
+            if done is None:
                 raise NotFound("That passkey changed meanwhile; try again.")
             row.last_seen_at = now
         return self.require_by_id(passkey.commenter_id)

@@ -20,8 +20,8 @@ from .base import alembic_config as alembic_config
 from .base import make_engine
 from .connections import ThreadConnections as ThreadConnections
 from .merging import MergingMixin
-from .passkeys import PasskeysMixin, remove_all
 from .models import Base, Commenter, EmailLink, Identity, utcnow
+from .passkeys import PasskeysMixin, remove_all
 from .reads import ReadsMixin
 from .results import (
     CommenterDetails,
