@@ -49,7 +49,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, str]
 class Authenticator:
     """A CDP virtual authenticator (resident keys, user verification) on one page."""
 
-    def __init__(self, page: Any) -> None:
+    def __init__(self, page: Any, transport: str = "internal") -> None:
         self.page = page
         self.cdp = page.context.new_cdp_session(page)
         self.cdp.send("WebAuthn.enable", {"enableUI": False})
@@ -57,7 +57,7 @@ class Authenticator:
         self.cdp.on("WebAuthn.credentialDeleted", lambda e: self.deleted.append(e["credentialId"]))
         options = {
             "protocol": "ctap2",
-            "transport": "internal",
+            "transport": transport,
             "hasResidentKey": True,
             "hasUserVerification": True,
             "isUserVerified": True,
@@ -86,7 +86,8 @@ def context(browser: Any, site: tuple[Flask, str]) -> Iterator[Any]:
     context.set_default_timeout(10_000)
 
     def local_only(route: Any) -> None:
-        if route.request.url.startswith(base) or ".localhost:" in route.request.url:
+        # The site, and the attacker's pages on other loopback origins; nothing else.
+        if route.request.url.startswith(("http://localhost:", "http://evil.localhost:")):
             route.continue_()
         else:
             route.abort()
