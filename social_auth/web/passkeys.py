@@ -57,9 +57,15 @@ def passkeys_on() -> bool:
     return ceremony.relying_party(site_url()) is not None
 
 
+def passkeys_of(commenter: Commenter) -> list[Passkey]:
+    """A commenter's passkeys (a template global: the admin's commenter page)."""
+    return get_state().store.passkeys_of(commenter)
+
+
 def register(app: Flask) -> None:
-    """What the app needs beyond the routes: the block's template global."""
+    """What the app needs beyond the routes: the templates' globals."""
     app.add_template_global(passkeys_on, "social_auth_passkeys_on")
+    app.add_template_global(passkeys_of, "social_auth_passkeys_of")
 
 
 # -- the challenge cookie ----------------------------------------------------------------------

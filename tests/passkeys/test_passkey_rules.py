@@ -175,3 +175,15 @@ def test_an_export_lists_passkeys_without_their_keys(app: Flask):
     data = store.export(commenter)
     assert [p["name"] for p in data["passkeys"]] == ["Phone"]
     assert "public_key" not in data["passkeys"][0]
+
+
+def test_the_admin_commenter_page_lists_passkeys(tmp_path: Path):
+    from tests.apps import admin_app
+
+    app = admin_app(tmp_path)
+    admin = app.test_client()
+    admin.set_cookie("test_admin", "yes")
+    commenter = make_commenter(app, display_name="Ann", provider="fakebook")
+    give_passkey(get_state(app).store, commenter, name="Work laptop")
+    body = admin.get(f"/auth/admin/commenters/{commenter.public_id}").get_data(as_text=True)
+    assert "Passkeys (1)" in body and "Work laptop" in body
