@@ -231,3 +231,11 @@ class PasskeyUnavailable(PasskeyError):
 
     status = 404
     code = "passkeys_unavailable"
+
+
+class FedcmError(SocialAuthError):
+    """A FedCM or One Tap sign-in was refused: no or a bad ID token, a stale or used nonce, a
+    missing or mismatched ``g_csrf_token``. Nothing was changed."""
+
+    status = 400
+    code = "fedcm_failed"
