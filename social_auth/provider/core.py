@@ -33,9 +33,6 @@ ENDPOINT_OVERRIDES = (
     "server_metadata_url",
     "userinfo_endpoint",
 )
-#: Settings of a sign-in the browser runs (``social_auth.web.fedcm`` reads and checks them):
-#: ``fedcm: {"config_url": …}`` for any OpenID provider, ``one_tap: true`` for Google.
-BROWSER_SIGN_IN_SETTINGS = ("fedcm", "one_tap")
 DEFAULT_TIMEOUT = 5.0
 #: How long (seconds) a provider that failed to answer is shown as unavailable in the block.
 UNAVAILABLE_FOR = 60.0
@@ -150,10 +147,8 @@ class ProviderBase:
         for required in self.required_settings:
             if not self.settings.get(required):
                 raise ConfigError(key, f"the {self.name!r} provider needs {required!r}")
-        known = (
-            set(self.required_settings) | set(self.optional_settings) | set(ENDPOINT_OVERRIDES)
-            | set(BROWSER_SIGN_IN_SETTINGS)
-        )
+        known = set(self.required_settings) | set(self.optional_settings) | set(ENDPOINT_OVERRIDES)
+        known |= {"fedcm", "one_tap"}  # browser-run sign-ins, checked by web.fedcm
         unknown = sorted(set(self.settings) - known)
         if unknown:
             raise ConfigError(key, f"unknown setting(s) {', '.join(map(repr, unknown))}")
