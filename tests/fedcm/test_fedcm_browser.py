@@ -13,6 +13,7 @@ from flask import Flask
 
 from examples.blog import create_app
 from social_auth import get_state
+from social_auth_providers.google import Google
 from social_auth_providers.oidc import OpenIDConnect
 from tests.fedcm.idp import FedcmIdP
 from tests.providers.servers import serve_site
@@ -38,12 +39,16 @@ def site(tmp_path_factory: pytest.TempPathFactory, idp: FedcmIdP) -> Iterator[tu
             "SECRET_KEY": "fedcm-tests-secret-key",
             "SOCIAL_AUTH_DATABASE_URI": f"sqlite:///{folder / 'auth.sqlite3'}",
             "BLOG_DATABASE_URI": f"sqlite:///{folder / 'blog.sqlite3'}",
-            "BLOG_PROVIDER_ADAPTERS": [OpenIDConnect],
+            "BLOG_PROVIDER_ADAPTERS": [OpenIDConnect, Google],
             "SOCIAL_AUTH_PROVIDERS": {"corp": {
                 "provider": "oidc", "title": "Corp", "client_id": idp.client_id,
                 "client_secret": idp.client_secret,
                 "server_metadata_url": f"{idp.base_url}/.well-known/openid-configuration",
                 "fedcm": {"config_url": idp.config_url},
+            }, "google": {
+                "client_id": idp.client_id, "client_secret": idp.client_secret,
+                "issuer": idp.base_url, "one_tap": True,
+                "server_metadata_url": f"{idp.base_url}/.well-known/openid-configuration",
             }},
             "SOCIAL_AUTH_MAILER": RecordingMailer(),
             "SOCIAL_AUTH_SITE_URL": address,
@@ -51,6 +56,22 @@ def site(tmp_path_factory: pytest.TempPathFactory, idp: FedcmIdP) -> Iterator[tu
 
     with serve_site(build, host="localhost") as served:
         yield served
+
+
+def new_context(browser: Any, base: str) -> Any:
+    """A context that reaches only loopback servers (Google's script, say, is refused)."""
+    context = browser.new_context(base_url=base)
+    context.set_default_timeout(10_000)
+
+    def local_only(route: Any) -> None:
+        url = route.request.url
+        if url.startswith(("http://localhost:", "http://127.0.0.1:")):
+            route.continue_()
+        else:
+            route.abort()
+
+    context.route("**/*", local_only)
+    return context
 
 
 class Chooser:
@@ -77,7 +98,7 @@ def test_passive_fedcm_on_page_load_signs_in_without_a_reload(
     browser: Any, site: tuple[Flask, str], idp: FedcmIdP
 ):
     app, base = site
-    context = browser.new_context(base_url=base)
+    context = new_context(browser, base)
     try:
         page = context.new_page()
         chooser = Chooser(page)
@@ -99,7 +120,7 @@ def test_passive_fedcm_on_page_load_signs_in_without_a_reload(
 
 def test_active_fedcm_from_the_provider_icon(browser: Any, site: tuple[Flask, str], idp: FedcmIdP):
     _, base = site
-    context = browser.new_context(base_url=base)
+    context = new_context(browser, base)
     try:
         page = context.new_page()
         chooser = Chooser(page)
@@ -112,5 +133,48 @@ def test_active_fedcm_from_the_provider_icon(browser: Any, site: tuple[Flask, st
         page.locator(".sa-name", has_text="Fran Fedcm").wait_for()
         assert idp.assertions[-1]["mode"] == "active"
         assert len(context.pages) == 1  # no popup was opened
+    finally:
+        context.close()
+
+
+def test_one_tap_in_javascript_callback_mode_updates_the_block_and_keeps_the_draft(
+    browser: Any, site: tuple[Flask, str], idp: FedcmIdP
+):
+    _, base = site
+    context = new_context(browser, base)
+    try:
+        page = context.new_page()
+        page.add_init_script("delete window.IdentityCredential;")  # One Tap alone, no FedCM
+        page.goto(POST)
+        nonce = page.get_attribute("#g_id_onload", "data-nonce")
+        assert page.get_attribute("#g_id_onload", "data-use_fedcm_for_prompt") == "true"
+        idp.id_token_claims = {"sub": "g-7", "name": "Gia Google", "email": "gia@example.com",
+                               "email_verified": True}
+        credential = idp.make_id_token(nonce=nonce)
+        page.evaluate("window.notReloaded = true")
+        page.fill("#comment", "Kept through One Tap")
+        # What Google Identity Services calls with the user's ID token (data-callback).
+        page.evaluate("c => window.socialAuthOneTap({credential: c, select_by: 'user'})",
+                      credential)
+        page.locator(".sa-name", has_text="Gia Google").wait_for()
+        assert page.evaluate("window.notReloaded") is True
+        assert page.input_value("#comment") == "Kept through One Tap"
+    finally:
+        context.close()
+
+
+def test_without_fedcm_the_icon_opens_the_popup(browser: Any, site: tuple[Flask, str]):
+    _, base = site
+    context = new_context(browser, base)
+    try:
+        page = context.new_page()
+        page.add_init_script("delete window.IdentityCredential;")
+        page.goto(POST)
+        asked: list[str] = []
+        context.on("request", lambda r: asked.append(r.url))
+        with page.expect_popup():
+            page.get_by_role("button", name="Log in with Corp").click()
+        assert any("/auth/login/corp?" in url and "popup=1" in url for url in asked)
+        assert not any("/auth/fedcm/" in url for url in asked)
     finally:
         context.close()
