@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
+from benchmarks.bench_passkeys import SoftAuthenticator
 from social_auth import get_state
 from social_auth.errors import LastSignInMethod
 from social_auth.passkeys import check_sign_count, relying_party
@@ -17,6 +20,7 @@ from social_auth.store import Commenter, IdentityStore, Passkey
 from social_auth.testing import csrf_headers, make_commenter, sign_in_client
 from tests.webapp import make_app
 
+JSON_ONLY = {"Accept": "application/json"}
 ROUTES = [
     "/auth/passkeys/register/options",
     "/auth/passkeys/register",
@@ -187,3 +191,63 @@ def test_the_admin_commenter_page_lists_passkeys(tmp_path: Path):
     give_passkey(get_state(app).store, commenter, name="Work laptop")
     body = admin.get(f"/auth/admin/commenters/{commenter.public_id}").get_data(as_text=True)
     assert "Passkeys (1)" in body and "Work laptop" in body
+
+
+# -- with a software authenticator (the benchmark's), no browser ------------------------------
+
+
+def soft_site(app: Flask) -> tuple[FlaskClient, SoftAuthenticator, Commenter]:
+    device = SoftAuthenticator()
+    commenter = make_commenter(app, display_name="Soft", provider="fakebook")
+    get_state(app).store.add_passkey(commenter, Passkey(
+        credential_id=device.credential_id, user_handle=device.user_handle,
+        public_key=device.cose_public_key(), sign_count=0, name="soft", transports=[],
+        aaguid="", backed_up=False), version=commenter.session_version)
+    return app.test_client(), device, commenter
+
+
+def soft_login(client: FlaskClient, device: SoftAuthenticator, **response: str) -> Any:
+    headers = {**csrf_headers(client), "Accept": "application/json"}
+    options = client.post("/auth/passkeys/login/options", headers=headers).json
+    assert options is not None
+    credential = device.assertion(options["publicKey"]["challenge"])
+    credential["response"].update(response)
+    return client.post("/auth/passkeys/login", json={"credential": credential}, headers=headers)
+
+
+def test_a_software_authenticator_signs_in_and_the_count_is_kept(app: Flask):
+    client, device, commenter = soft_site(app)
+    answer = soft_login(client, device)
+    assert answer.status_code == 200 and answer.json is not None
+    assert answer.json["commenter"]["id"] == commenter.public_id
+    assert get_state(app).store.passkeys_of(commenter)[0].sign_count == 1
+
+
+def test_an_assertion_naming_another_user_handle_is_refused(app: Flask):
+    client, device, _ = soft_site(app)
+    answer = soft_login(client, device, userHandle=secrets.token_urlsafe(32))
+    assert answer.status_code == 400
+    assert client.get("/whoami").get_data(as_text=True) == "anonymous"
+
+
+def test_a_challenge_from_another_browser_is_refused(app: Flask):
+    client, device, _ = soft_site(app)
+    headers = {**csrf_headers(client), "Accept": "application/json"}
+    options = client.post("/auth/passkeys/login/options", headers=headers).json
+    assert options is not None
+    other = app.test_client()  # has no challenge cookie of its own
+    answer = other.post("/auth/passkeys/login", headers={**csrf_headers(other), **JSON_ONLY},
+                        json={"credential": device.assertion(options["publicKey"]["challenge"])})
+    assert answer.status_code == 400 and answer.json is not None
+    assert "used already or has expired" in answer.json["message"]
+
+
+def test_a_registration_challenge_works_only_for_the_sign_in_that_asked(app: Flask):
+    client = app.test_client()
+    sign_in_client(client, display_name="First", provider="fakebook", subject="a")
+    client.post("/auth/passkeys/register/options", headers=csrf_headers(client))
+    sign_in_client(client, display_name="Second", provider="fakebook", subject="b")
+    answer = client.post("/auth/passkeys/register", json={"credential": {"id": "abc"}},
+                         headers={**csrf_headers(client), **JSON_ONLY})
+    assert answer.status_code == 400 and answer.json is not None
+    assert "another sign-in" in answer.json["message"]
