@@ -13,6 +13,7 @@ verification of what it sends back. The rules, each in one place:
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import secrets
@@ -57,6 +58,7 @@ class RelyingParty:
     name: str
 
 
+@functools.lru_cache(maxsize=64)
 def relying_party(site_url: str, name: str | None = None) -> RelyingParty | None:
     """The relying party of the site at ``site_url``; None when its host is an IP address
     (WebAuthn takes only domain names as RP ids: such a site offers no passkeys)."""
