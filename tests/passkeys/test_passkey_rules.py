@@ -251,3 +251,26 @@ def test_a_registration_challenge_works_only_for_the_sign_in_that_asked(app: Fla
                          headers={**csrf_headers(client), **JSON_ONLY})
     assert answer.status_code == 400 and answer.json is not None
     assert "another sign-in" in answer.json["message"]
+
+
+def test_an_owner_renames_a_passkey_and_nobody_else_can(app: Flask):
+    store = get_state(app).store
+    client = app.test_client()
+    owner = sign_in_client(client, display_name="Ann", provider="fakebook", subject="o")
+    passkey = give_passkey(store, owner)
+    headers = {**csrf_headers(client), **JSON_ONLY}
+    answer = client.post(f"/auth/passkeys/{passkey.id}/rename", json={"name": " Phone\n2 "},
+                         headers=headers)
+    assert answer.status_code == 200 and answer.json is not None
+    assert [p["name"] for p in answer.json["passkeys"]] == ["Phone 2"]
+    other = app.test_client()
+    sign_in_client(other, display_name="Mal", provider="fakebook", subject="m")
+    for action in ("rename", "remove"):
+        refused = other.post(f"/auth/passkeys/{passkey.id}/{action}", json={"name": "x"},
+                             headers={**csrf_headers(other), **JSON_ONLY})
+        assert refused.status_code == 404
+    assert [p.name for p in store.passkeys_of(owner)] == ["Phone 2"]
+    form = client.post(f"/auth/passkeys/{passkey.id}/remove",
+                       data={"csrf_token": headers["X-CSRF-Token"]})
+    assert form.status_code == 302 and form.headers["Location"].endswith("/auth/connections")
+    assert store.passkeys_of(owner) == []
