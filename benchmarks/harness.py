@@ -39,6 +39,7 @@ MODULES: tuple[str, ...] = (
     "benchmarks.bench_ratelimit",
     "benchmarks.bench_moderation",
     "benchmarks.bench_avatars",
+    "benchmarks.bench_passkeys",
 )
 
 Fn = Callable[[], Any]

@@ -236,3 +236,47 @@ class AvatarRefused(SocialAuthError):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class PasskeyError(SocialAuthError):
+    """A passkey ceremony failed: a stale or replayed challenge, another origin or RP id, no
+    user verification, or a response that does not verify. Nothing was changed."""
+
+    status = 400
+    code = "passkey_failed"
+
+
+class PasskeyUnknown(PasskeyError):
+    """The passkey the browser offered is not (or no longer) known here; ``credential_id``
+    lets the page tell the browser (``PublicKeyCredential.signalUnknownCredential``)."""
+
+    status = 404
+    code = "unknown_credential"
+
+    def __init__(self, message: str, credential_id: str, rp_id: str) -> None:
+        super().__init__(message)
+        self.credential_id = credential_id
+        self.rp_id = rp_id
+
+
+class PasskeySignCount(PasskeyError):
+    """The authenticator's sign count went backwards: the credential may have been cloned.
+    The sign-in is refused and an audit event written."""
+
+    status = 403
+    code = "passkey_sign_count"
+
+
+class PasskeyUnavailable(PasskeyError):
+    """This site offers no passkeys: its address is an IP address, not a domain name."""
+
+    status = 404
+    code = "passkeys_unavailable"
+
+
+class FedcmError(SocialAuthError):
+    """A FedCM or One Tap sign-in was refused: no or a bad ID token, a stale or used nonce, a
+    missing or mismatched ``g_csrf_token``. Nothing was changed."""
+
+    status = 400
+    code = "fedcm_failed"

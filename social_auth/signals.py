@@ -34,3 +34,7 @@ comment_published = _signals.signal("comment-published")
 comment_held = _signals.signal("comment-held")
 #: Sent by the moderator with ``submission`` and ``verdict`` when a comment is to be dropped.
 comment_discarded = _signals.signal("comment-discarded")
+#: Sent with ``commenter`` and ``passkey`` after a passkey was added to the commenter.
+passkey_added = _signals.signal("passkey-added")
+#: Sent with ``commenter`` and ``passkey`` after a passkey was removed by its owner.
+passkey_removed = _signals.signal("passkey-removed")

@@ -20,6 +20,8 @@ from .flow import safe_next
 from .state import get_state
 
 # Importing each web module adds its routes to ``bp``.
+from .web import fedcm as web_fedcm
+from .web import passkeys as web_passkeys
 from .web.account import connections_payload, export_data
 from .web.avatars import avatar_url
 from .web.dev import LocalAuthorizationServer, dev_bp, serves_itself
@@ -56,6 +58,8 @@ def register(app: Flask) -> None:
     state = get_state(app)
     prefix = state.settings.url_prefix
     app.register_blueprint(bp, url_prefix=prefix)
+    web_passkeys.register(app)
+    web_fedcm.register(app)
     if serves_itself(state.providers):
         logging.getLogger("social_auth").warning(
             "The dev sign-in pages are mounted at %s/dev/: anyone can sign in as anyone. "

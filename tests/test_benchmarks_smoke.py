@@ -50,6 +50,7 @@ def test_a_quick_benchmark_run_writes_every_key_it_measures(tmp_path: Path):
         "comment_post_hanging_s",
         "avatar_serve_ratio_vs_static",
         "signin_health_overhead_us",
+        "passkey_signin_app_cpu_ms",
     ]
     if "PostgreSQL unavailable" not in done.stdout or os.environ.get("CI"):
         expected += ["upsert_ratio_postgres", "upsert_growth_postgres"]

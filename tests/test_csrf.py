@@ -97,6 +97,9 @@ EXEMPT = {
     # The dev provider's token endpoint is called server to server by the OAuth client: the
     # code (signed, bound to the redirect URI) and the PKCE verifier protect it.
     "social_auth_dev.token": "server-to-server",
+    # One Tap's redirect mode is posted by Google's page: GIS's g_csrf_token double-submit
+    # cookie protects it, never skipped (tests/fedcm/test_id_token_handlers.py).
+    "social_auth.one_tap_sign_in": "g_csrf_token",
 }
 
 

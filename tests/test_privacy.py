@@ -128,7 +128,7 @@ def test_an_export_is_a_json_download_of_everything_held(app: Flask):
     )
     assert response.headers["Cache-Control"] == "no-store"
     data = json.loads(response.get_data(as_text=True))
-    assert set(data) == {"commenter", "identities", "audit_events", "host"}
+    assert set(data) == {"commenter", "identities", "passkeys", "audit_events", "host"}
     assert data["commenter"]["id"] == jane.public_id
     assert data["commenter"]["email"] == "jane@example.com"
     assert data["commenter"]["email_verified_at"] is not None

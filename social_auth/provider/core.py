@@ -148,6 +148,7 @@ class ProviderBase:
             if not self.settings.get(required):
                 raise ConfigError(key, f"the {self.name!r} provider needs {required!r}")
         known = set(self.required_settings) | set(self.optional_settings) | set(ENDPOINT_OVERRIDES)
+        known |= {"fedcm", "one_tap"}  # browser-run sign-ins, checked by web.fedcm
         unknown = sorted(set(self.settings) - known)
         if unknown:
             raise ConfigError(key, f"unknown setting(s) {', '.join(map(repr, unknown))}")

@@ -9,6 +9,7 @@ Modules import one way: ``models`` → ``results`` → ``connections`` → ``bas
 from . import avatars, health  # noqa: F401
 from .approvals import CommentApproval
 from .models import AuditEvent, Base, Commenter, Identity, UsedFlowState
+from .passkeys import Passkey
 from .results import CommenterDetails, CommenterPage, MergePreview, SignIn, Unmerged
 from .store import IdentityStore
 
@@ -22,6 +23,7 @@ __all__ = [
     "Identity",
     "IdentityStore",
     "MergePreview",
+    "Passkey",
     "SignIn",
     "Unmerged",
     "UsedFlowState",

@@ -10,6 +10,7 @@ from .. import signals
 from ..errors import StoreConflict
 from .base import StoreBase, changed
 from .models import AuditEvent, Commenter, Identity
+from .passkeys import move_all
 from .results import MergePreview, Unmerged
 from .rows import audit, lock, lock_identities
 
@@ -45,6 +46,7 @@ class MergingMixin(StoreBase):
                 update(Identity).where(Identity.commenter_id == src.id).values(commenter_id=dst.id)
             )
             changed(s, src.id, dst.id)
+            passkeys = move_all(s, src, dst)
             # Older tombstones of the source now point at the target; remembered for an undo.
             repointed = list(
                 s.scalars(select(Commenter.id).where(Commenter.merged_into_id == src.id))
@@ -63,6 +65,7 @@ class MergingMixin(StoreBase):
                 "identities": moved,
                 "repointed": repointed,
                 "filled": filled,
+                "passkeys": passkeys,
             }
             audit(s, actor, "merge", dst.id, **details)
             audit(s, actor, "merged_into", src.id, **details)
@@ -121,6 +124,7 @@ def _split_off(s: Session, event: AuditEvent, src: Commenter, dst: Commenter, ac
     if moved:
         s.execute(update(Identity).where(Identity.id.in_(moved)).values(commenter_id=src.id))
     changed(s, src.id, dst.id)
+    move_all(s, dst, src, list(event.details.get("passkeys", [])))
     repointed: list[int] = event.details.get("repointed", [])
     if repointed:
         s.execute(

@@ -97,6 +97,9 @@ class Commenter(Base):
         IdType, ForeignKey("social_auth_commenter.id", ondelete="SET NULL"), index=True
     )
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: How many passkeys the commenter has (``store.passkeys`` keeps it with the rows, under
+    #: the commenter's lock): read with every commenter, so the hot path needs no join.
+    passkey_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     identities: Mapped[list[Identity]] = relationship(
         back_populates="commenter", lazy="selectin", order_by="Identity.id"
@@ -116,9 +119,11 @@ class Commenter(Base):
 
     @property
     def ways_to_sign_in(self) -> int:
-        """How many ways this commenter can sign in: each identity, and a verified email (a
-        mailed link signs them in). The one count behind "never remove the last way"."""
-        return len(self.identities) + (1 if self.email_verified_at is not None else 0)
+        """How many ways this commenter can sign in: each identity, each passkey, and a
+        verified email (a mailed link signs them in). The one count behind "never remove the
+        last way"."""
+        verified = 1 if self.email_verified_at is not None else 0
+        return len(self.identities) + verified + (self.passkey_count or 0)
 
     @property
     def is_erased(self) -> bool:

@@ -21,6 +21,7 @@ from .base import make_engine
 from .connections import ThreadConnections as ThreadConnections
 from .merging import MergingMixin
 from .models import Base, Commenter, EmailLink, Identity, utcnow
+from .passkeys import PasskeysMixin, remove_all
 from .reads import ReadsMixin
 from .results import (
     CommenterDetails,
@@ -47,7 +48,7 @@ from .signin import SignInMixin
 # The ``X as X`` imports above keep names that lived here before the split importable from here.
 
 
-class IdentityStore(SignInMixin, MergingMixin, ReadsMixin):
+class IdentityStore(SignInMixin, MergingMixin, PasskeysMixin, ReadsMixin):
     """Commenters and their identities. Every method runs in its own transaction and returns
     detached objects whose identities are loaded, so callers may keep them after it returns."""
 
@@ -237,7 +238,10 @@ class IdentityStore(SignInMixin, MergingMixin, ReadsMixin):
             row.blocked_at = utcnow()
             row.blocked_until = until
             row.session_version += 1
-            audit(s, actor, "block", row.id, until=until.isoformat() if until else None)
+            # Passkeys are revoked: the browser is told on their next use (signalUnknown…).
+            passkeys = remove_all(s, row)
+            audit(s, actor, "block", row.id, until=until.isoformat() if until else None,
+                  passkeys_revoked=passkeys)
         blocked = self.require_by_id(commenter.id)
         signals.commenter_blocked.send(self, commenter=blocked, until=until)
         return blocked
@@ -295,6 +299,7 @@ class IdentityStore(SignInMixin, MergingMixin, ReadsMixin):
                 }
                 for i in row.identities
             ],
+            "passkeys": [p.public_json() for p in self.passkeys_of(row)],
             "audit_events": [audit_event_json(e) for e in self.audit_log(row)],
         }
 
@@ -306,6 +311,7 @@ class IdentityStore(SignInMixin, MergingMixin, ReadsMixin):
             removed = len(row.identities)
             for identity in list(row.identities):
                 s.delete(identity)
+            remove_all(s, row)
             # A pending mailed link holds the address: it goes too, and can sign nobody in.
             s.execute(delete(EmailLink).where(EmailLink.commenter_id == row.id))
             row.display_name = ""

@@ -60,6 +60,8 @@ def connections_payload(commenter: Commenter) -> dict[str, Any]:
             {"id": g.public_id, "display_name": g.display_name, "email": g.email}
             for g in guests
         ],
+        "passkeys": [p.public_json() for p in state.store.passkeys_of(commenter)],
+        "can_remove_passkey": can_disconnect,
         "csrf_token": csrf_token(),
     }
 

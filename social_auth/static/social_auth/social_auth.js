@@ -22,6 +22,8 @@
     // A posted comment is no longer a draft; a stored copy must not come back on the next page.
     if (this.form) this.form.addEventListener("submit", this.clearDraft.bind(this));
     window.addEventListener("message", this.onMessage.bind(this));
+    // Other scripts of the package (passkeys.js) hand over a new /auth/me body to show.
+    root.addEventListener("social-auth:me", function (ev) { this.render(ev.detail); }.bind(this));
   }
 
   Block.prototype.$ = function (sel) { return this.root.querySelector(sel); };
@@ -145,6 +147,7 @@
   };
 
   Block.prototype.render = function (me) {
+    this.root.dispatchEvent(new CustomEvent("social-auth:rendered", { detail: me }));
     this.$("[data-sa-csrf]").value = me.csrf_token;
     var c = me.commenter;
     var signed = me.authenticated && c;
