@@ -154,3 +154,10 @@ def test_the_app_state_carries_the_fetcher_the_config_asks_for(tmp_path: Path):
     (tmp_path / "b").mkdir()
     relaxed = make_app(tmp_path / "b", SOCIAL_AUTH_FETCH_ALLOW_PRIVATE=True)
     assert get_state(relaxed).fetcher.allow_private is True
+
+
+def test_a_get_carrying_a_token_can_refuse_to_follow_redirects(site):
+    local, base = site
+    fetched = LOCAL.get(f"{base}/chain/2", follow_redirects=False)
+    assert fetched.status == 302 and fetched.headers["location"].endswith("/chain/1")
+    assert [path for path, _ in local.seen] == ["/chain/2"]
