@@ -15,6 +15,7 @@ from .errors import ConfigError
 from .fetch import fetcher_from_config
 from .flow import FlowSettings, SqlUsedStates
 from .guest import ConsoleMailer, Mailer, SmtpMailer
+from .handles import handle_settings
 from .icons import provider_icon
 from .linking import LinkingPolicy
 from .provider import Provider
@@ -63,6 +64,7 @@ class SocialAuth:
                 providers, link_by_verified_email=settings.link_by_verified_email
             ),
             fetcher=fetcher_from_config(app.config),
+            handles=handle_settings(app.config),
         )
         if settings.redis_url:
             state.commenter_cache = make_commenter_cache(settings)

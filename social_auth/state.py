@@ -16,6 +16,7 @@ from flask import Flask, current_app
 from .config import Settings
 from .fetch import SafeFetcher
 from .flow import FlowSettings
+from .handles import HandleSettings
 from .linking import LinkingPolicy
 from .mail import Mailer
 from .provider import Provider
@@ -49,6 +50,8 @@ class SocialAuthState:
     ask_early: Any = None
     #: The one way to fetch a URL a visitor chose (``fetch``; ``SOCIAL_AUTH_FETCH_ALLOW_PRIVATE``).
     fetcher: SafeFetcher = field(default_factory=SafeFetcher)
+    #: The handle sign-ins offered (``SOCIAL_AUTH_HANDLES``; ``handles``).
+    handles: HandleSettings = field(default_factory=HandleSettings)
 
 
 def get_state(app: Flask | None = None) -> SocialAuthState:

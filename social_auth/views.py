@@ -31,6 +31,7 @@ from .web.email import (
     request_verification,
     send_verification_link,
 )
+from .web.handles import discover as discover_handle
 from .web.pages import (
     PopupStatus,
     bp,
@@ -83,6 +84,7 @@ __all__ = [
     "bp",
     "connections_payload",
     "dev_bp",
+    "discover_handle",
     "export_data",
     "guest_sign_in",
     "handle_error",

@@ -191,11 +191,34 @@ def _failure(
     return response
 
 
+def start_sign_in(
+    provider: Provider, *, next_path: str, popup: bool, draft: str | None
+) -> BaseResponse:
+    """Start ``provider``'s sign-in as the icons do (the start rate limit, the flow cookie, the
+    failure page); the handle sign-in (``web.handles``) starts here too."""
+    return _start(provider, next_path=next_path, popup=popup, draft=draft)
+
+
+def failure_page(
+    error: SocialAuthError, next_path: str, popup: bool, draft: str | None
+) -> BaseResponse:
+    """``_failure`` for the handle sign-in: the popup's message, or a page keeping the draft."""
+    return private(_failure(error, next_path, popup, draft))
+
+
+#: The draft a JS-off form posted, read the icons' way (the handle sign-in's POST too).
+posted_draft = _posted_draft
+
+
 @bp.route("/callback/<provider>", methods=["GET", "POST"])
 def callback(provider: str) -> BaseResponse:
     """Finish a sign-in (or a connection) started by ``login`` or ``connect``."""
+    return finish_callback(_provider(provider))
+
+
+def finish_callback(chosen: Provider) -> BaseResponse:
+    """The callback of ``chosen``'s sign-in, for this route and the handle sign-ins'."""
     after_this_request(_forget_flow)
-    chosen = _provider(provider)
     settings = get_state().flow_settings
     # Read once: ``finish_read`` checks it, and a cancel still needs to know what it was for.
     cookie = flow.read_cookie(get_cookie(flow.COOKIE_NAME), settings=settings)
