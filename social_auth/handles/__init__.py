@@ -8,17 +8,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..fetch import SafeFetcher
+from ..store import IdentityStore
 from .discovered import Discovered
 from .indieauth import IndieAuth
+from .mastodon import Mastodon
 from .parse import PROTOCOLS, Candidate, Protocol, candidates
 from .settings import CAPABILITIES, TITLES, HandleSettings, handle_settings
 
 #: The provider class of each protocol that is built so far.
-CLASSES: Mapping[str, type[Discovered]] = {"indieauth": IndieAuth}
+CLASSES: Mapping[str, type[Discovered]] = {"indieauth": IndieAuth, "mastodon": Mastodon}
 
 
-def rebuild(protocol: str, discovered: Mapping[str, str], fetcher: SafeFetcher) -> Discovered:
+def rebuild(
+    protocol: str, discovered: Mapping[str, str], fetcher: SafeFetcher, store: IdentityStore
+) -> Discovered:
     """The provider a callback finishes with, from what ``start`` put in the flow cookie."""
+    if protocol == "mastodon":
+        return Mastodon.with_store(discovered, fetcher, store)
     return CLASSES[protocol](discovered, fetcher)
 
 
@@ -31,6 +37,7 @@ __all__ = [
     "Discovered",
     "HandleSettings",
     "IndieAuth",
+    "Mastodon",
     "Protocol",
     "candidates",
     "handle_settings",

@@ -26,6 +26,8 @@ UNREADABLE = (
 _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
 DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})+")
 _USER = re.compile(r"[a-z0-9_][a-z0-9_.-]{0,63}", re.IGNORECASE)
+#: A Mastodon server: a domain, or (tests against local servers) a name with a port.
+_SERVER = re.compile(rf"{_LABEL}(?:\.{_LABEL})*(?::[0-9]{{1,5}})?")
 _DID = re.compile(r"did:(?:plc:[a-z2-7]{24}|web:[a-z0-9.%:-]{1,253})")
 
 
@@ -54,8 +56,11 @@ def candidates(typed: str | None) -> list[Candidate]:
     bare = text[1:] if text.startswith("@") else text
     user, at, server = bare.rpartition("@")
     if at:
-        domain = _domain(server)
-        if not user or not _USER.fullmatch(user) or domain is None:
+        name, colon, port = server.partition(":")
+        domain = _domain(name) if "." in name else name.lower()
+        if domain is not None and colon:
+            domain = f"{domain}:{port}"
+        if not user or not _USER.fullmatch(user) or not _SERVER.fullmatch(domain or ""):
             raise InvalidInput("handle", UNREADABLE)
         return [Candidate("mastodon", f"{user}@{domain}")]
     domain = _domain(bare)

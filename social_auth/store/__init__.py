@@ -5,6 +5,7 @@ Modules import one way: ``models`` → ``results`` → ``connections`` → ``bas
 ``email_links`` beside it).
 """
 
+from .mastodon_apps import MastodonApp  # the handle sign-in's table (issue 14)
 from .models import AuditEvent, Base, Commenter, Identity, UsedFlowState
 from .results import CommenterDetails, CommenterPage, MergePreview, SignIn, Unmerged
 from .store import IdentityStore
@@ -17,6 +18,7 @@ __all__ = [
     "CommenterPage",
     "Identity",
     "IdentityStore",
+    "MastodonApp",
     "MergePreview",
     "SignIn",
     "Unmerged",

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from .. import flow
 from ..errors import InvalidInput, RateLimited, SocialAuthError
 from ..flow import safe_next
-from ..handles import CLASSES, TITLES, Discovered, IndieAuth, candidates, rebuild
+from ..handles import CLASSES, TITLES, Discovered, IndieAuth, candidates, mastodon, rebuild
 from ..session import check_csrf, get_cookie
 from ..site import absolute_url, site_url
 from ..state import get_state
@@ -57,6 +57,15 @@ def discover(typed: str | None) -> Discovered:
         try:
             if reading.protocol == "indieauth":
                 return IndieAuth.start(state.fetcher, reading.value, indieauth_client_id())
+            if reading.protocol == "mastodon":
+                return mastodon.start(
+                    state.fetcher,
+                    state.store,
+                    reading.value,
+                    state.handles.options.get("mastodon", {}),
+                    redirect_uri=absolute_url("social_auth.callback", provider="mastodon"),
+                    website=site_url().rstrip("/") + "/",
+                )
             title = TITLES[reading.protocol]
             raise InvalidInput("handle", f"Signing in with {title} is not ready yet.")
         except SocialAuthError as exc:
@@ -70,7 +79,7 @@ def _callback(protocol: str) -> BaseResponse:
     cookie = flow.read_cookie(get_cookie(flow.COOKIE_NAME), settings=state.flow_settings)
     flow_state = cookie.state
     discovered = flow_state.extra if flow_state and flow_state.provider == protocol else {}
-    return finish_callback(rebuild(protocol, discovered, state.fetcher))
+    return finish_callback(rebuild(protocol, discovered, state.fetcher, state.store))
 
 
 # Static rules: werkzeug prefers them to ``/callback/<provider>`` for these three names.
