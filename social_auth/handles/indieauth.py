@@ -108,7 +108,7 @@ class IndieAuth(Discovered):
     """One IndieAuth sign-in; settings: ``me``, ``issuer``, ``authorize_url``, ``client_id``."""
 
     name = NAME
-    title = "your website"
+    title = "website (IndieAuth)"
     protocol = "oauth2"
     scope = "profile"
     capabilities: ClassVar[Capabilities] = Capabilities(

@@ -20,7 +20,7 @@ KEY = config_key("handles")
 TITLES: Mapping[Protocol, str] = {
     "bluesky": "Bluesky",
     "mastodon": "Mastodon",
-    "indieauth": "your website",
+    "indieauth": "website (IndieAuth)",
 }
 CAPABILITIES: Mapping[Protocol, Capabilities] = {
     "bluesky": Capabilities(returns_email=False, email_verified="never"),

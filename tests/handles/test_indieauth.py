@@ -29,7 +29,7 @@ def test_a_website_signs_in_and_the_draft_comes_back(client, indie):
     assert identity["display_name"] == "Alice Example"
     page = client.get(POST).get_data(as_text=True)
     assert "My draft" in page  # back in the textarea
-    assert "your website account" in page
+    assert "using your website (IndieAuth) account" in page
 
 
 def test_the_metadata_link_may_come_in_the_link_header(client):
