@@ -9,6 +9,8 @@ from collections.abc import Mapping
 
 from ..fetch import SafeFetcher
 from ..store import IdentityStore
+from . import bluesky, mastodon
+from .bluesky import Bluesky
 from .discovered import Discovered
 from .indieauth import IndieAuth
 from .mastodon import Mastodon
@@ -16,7 +18,11 @@ from .parse import PROTOCOLS, Candidate, Protocol, candidates
 from .settings import CAPABILITIES, TITLES, HandleSettings, handle_settings
 
 #: The provider class of each protocol that is built so far.
-CLASSES: Mapping[str, type[Discovered]] = {"indieauth": IndieAuth, "mastodon": Mastodon}
+CLASSES: Mapping[str, type[Discovered]] = {
+    "bluesky": Bluesky,
+    "indieauth": IndieAuth,
+    "mastodon": Mastodon,
+}
 
 
 def rebuild(
@@ -33,13 +39,16 @@ __all__ = [
     "CLASSES",
     "PROTOCOLS",
     "TITLES",
+    "Bluesky",
     "Candidate",
     "Discovered",
     "HandleSettings",
     "IndieAuth",
     "Mastodon",
     "Protocol",
+    "bluesky",
     "candidates",
     "handle_settings",
+    "mastodon",
     "rebuild",
 ]

@@ -29,7 +29,7 @@ CAPABILITIES: Mapping[Protocol, Capabilities] = {
     "indieauth": Capabilities(returns_email=False, email_verified="never"),
 }
 _OPTIONS: Mapping[Protocol, frozenset[str]] = {
-    "bluesky": frozenset({"plc_url"}),
+    "bluesky": frozenset({"plc_url", "private_key"}),
     "mastodon": frozenset({"allow", "deny", "max_servers"}),
     "indieauth": frozenset(),
 }
@@ -78,6 +78,14 @@ def handle_settings(config: Mapping[str, Any]) -> HandleSettings:
 
 
 def _checked(protocol: Protocol, chosen: dict[str, Any]) -> dict[str, Any]:
+    if protocol == "bluesky":
+        key = chosen.get("private_key")
+        fields = ("kty", "crv", "d", "kid")
+        if not isinstance(key, Mapping) or not all(isinstance(key.get(f), str) for f in fields):
+            raise ConfigError(
+                KEY, "['bluesky']['private_key'] must be a private EC P-256 JWK with a 'kid' "
+                "(our client key; its public half is served as our JWKS)"
+            )
     for name in ("allow", "deny"):
         domains = chosen.get(name)
         if domains is None:

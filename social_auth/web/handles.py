@@ -4,13 +4,24 @@ and the client documents the servers fetch (IndieAuth's Client ID Metadata Docum
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import abort, jsonify, request
+from joserfc.jwk import ECKey
 from werkzeug.wrappers import Response as BaseResponse
 
 from .. import flow
 from ..errors import InvalidInput, RateLimited, SocialAuthError
 from ..flow import safe_next
-from ..handles import CLASSES, TITLES, Discovered, IndieAuth, candidates, mastodon, rebuild
+from ..handles import (
+    CLASSES,
+    TITLES,
+    Bluesky,
+    Discovered,
+    IndieAuth,
+    bluesky,
+    candidates,
+    mastodon,
+    rebuild,
+)
 from ..session import check_csrf, get_cookie
 from ..site import absolute_url, site_url
 from ..state import get_state
@@ -57,6 +68,10 @@ def discover(typed: str | None) -> Discovered:
         try:
             if reading.protocol == "indieauth":
                 return IndieAuth.start(state.fetcher, reading.value, indieauth_client_id())
+            if reading.protocol == "bluesky":
+                options = state.handles.options.get("bluesky", {})
+                found = bluesky.start(state.fetcher, reading.value, options, bluesky_client_id())
+                return _ready(found)
             if reading.protocol == "mastodon":
                 return mastodon.start(
                     state.fetcher,
@@ -66,8 +81,6 @@ def discover(typed: str | None) -> Discovered:
                     redirect_uri=absolute_url("social_auth.callback", provider="mastodon"),
                     website=site_url().rstrip("/") + "/",
                 )
-            title = TITLES[reading.protocol]
-            raise InvalidInput("handle", f"Signing in with {title} is not ready yet.")
         except SocialAuthError as exc:
             first = first or exc
     assert first is not None
@@ -79,7 +92,21 @@ def _callback(protocol: str) -> BaseResponse:
     cookie = flow.read_cookie(get_cookie(flow.COOKIE_NAME), settings=state.flow_settings)
     flow_state = cookie.state
     discovered = flow_state.extra if flow_state and flow_state.provider == protocol else {}
-    return finish_callback(rebuild(protocol, discovered, state.fetcher, state.store))
+    return finish_callback(_ready(rebuild(protocol, discovered, state.fetcher, state.store)))
+
+
+def _ready(provider: Discovered) -> Discovered:
+    """A Bluesky provider gets our client key and the secret its DPoP keys derive from."""
+    if isinstance(provider, Bluesky):
+        provider.client_key = _client_key()
+        provider.secret = get_state().settings.secret_keys[-1]
+    return provider
+
+
+def _client_key() -> ECKey | None:
+    """Our client key (``SOCIAL_AUTH_HANDLES["bluesky"]["private_key"]``), None when off."""
+    jwk = get_state().handles.option("bluesky", "private_key")
+    return ECKey.import_key(dict(jwk)) if jwk else None
 
 
 # Static rules: werkzeug prefers them to ``/callback/<provider>`` for these three names.
@@ -110,6 +137,46 @@ def indieauth_client() -> BaseResponse:
     response = jsonify(body)
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response
+
+
+def bluesky_client_id() -> str:
+    return absolute_url("social_auth.bluesky_client")
+
+
+@bp.get("/handles/bluesky/client-metadata.json")
+def bluesky_client() -> BaseResponse:
+    """Our atproto client metadata: a confidential web client (``private_key_jwt``, ES256),
+    DPoP-bound tokens, the ``atproto`` scope; the servers fetch it at each PAR."""
+    if not get_state().handles.offers("bluesky"):
+        abort(404)
+    home = site_url().rstrip("/") + "/"
+    body = {
+        "client_id": bluesky_client_id(),
+        "client_name": home.split("://", 1)[1].rstrip("/"),
+        "client_uri": home,
+        "application_type": "web",
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "scope": "atproto",
+        "redirect_uris": [absolute_url("social_auth.callback", provider="bluesky")],
+        "dpop_bound_access_tokens": True,
+        "token_endpoint_auth_method": "private_key_jwt",
+        "token_endpoint_auth_signing_alg": "ES256",
+        "jwks_uri": absolute_url("social_auth.bluesky_jwks"),
+    }
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "public, max-age=600"
+    return response
+
+
+@bp.get("/handles/bluesky/jwks.json")
+def bluesky_jwks() -> BaseResponse:
+    """The public half of our client key."""
+    key = _client_key()
+    if key is None:
+        abort(404)
+    public = key.as_dict(private=False)
+    return jsonify(keys=[{**public, "use": "sig", "alg": "ES256"}])
 
 
 __all__ = ["CLIENT_LIMIT", "GLOBAL_LIMIT", "WINDOW", "discover", "login_handle", "private"]
