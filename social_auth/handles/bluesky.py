@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
-from ..errors import InvalidInput, ProviderError
+from ..errors import FetchRefused, InvalidInput, ProviderError
 from ..fetch import Fetched, SafeFetcher
 from ..profile import Capabilities, Profile
 from ..provider import AuthorizationRequest, decode_json
@@ -53,20 +53,31 @@ def _fail(problem: str) -> ProviderError:
     return ProviderError(NAME, f"Bluesky sign-in failed: {problem}.")
 
 
-def resolve_handle(fetcher: SafeFetcher, handle: str, scheme: str) -> str:
-    """The DID a handle names: its DNS TXT record, else its ``/.well-known/atproto-did``."""
-    try:
-        import dns.resolver
+def resolve_handle(
+    fetcher: SafeFetcher, handle: str, scheme: str, nameservers: tuple[str, ...] = ()
+) -> str:
+    """The DID a handle names: its DNS TXT record, else its ``/.well-known/atproto-did``.
+    ``nameservers`` (``"host"`` or ``"host:port"``) replace the system's resolvers."""
+    import dns.exception
+    import dns.resolver
 
-        answer = dns.resolver.resolve(f"_atproto.{handle}", "TXT", lifetime=fetcher.deadline)
+    resolver = dns.resolver.Resolver(configure=not nameservers)
+    if nameservers:
+        host, _, port = nameservers[0].partition(":")
+        resolver.nameservers, resolver.port = [host], int(port or 53)
+    try:
+        answer = resolver.resolve(f"_atproto.{handle}", "TXT", lifetime=fetcher.deadline)
         for record in answer:
             text = b"".join(record.strings).decode("ascii", "replace")
             if text.startswith("did="):
                 return text[4:]
-    except Exception:  # noqa: S110 - any DNS failure: the HTTPS way is tried next
-        pass
-    fetched = fetcher.get(f"{scheme}://{handle}/.well-known/atproto-did")
-    did = fetched.body.decode("ascii", "replace").strip() if fetched.ok else ""
+    except dns.exception.DNSException:
+        pass  # no record, or no answer in time: the HTTPS way is tried next
+    try:
+        fetched = fetcher.get(f"{scheme}://{handle}/.well-known/atproto-did")
+        did = fetched.body.decode("ascii", "replace").strip() if fetched.ok else ""
+    except FetchRefused:
+        did = ""
     if not did.startswith("did:"):
         raise InvalidInput("handle", f"@{handle} is not a Bluesky handle (no DID found).")
     return did
@@ -278,7 +289,8 @@ def start(
     scheme = "http" if fetcher.allow_private else "https"  # tests' local servers are plain HTTP
     plc = str(options.get("plc_url") or PLC_DIRECTORY)
     handle = "" if typed.startswith("did:") else typed.lower()
-    did = typed if not handle else resolve_handle(fetcher, handle, scheme)
+    servers = tuple(options.get("nameservers") or ())
+    did = typed if not handle else resolve_handle(fetcher, handle, scheme, servers)
     doc = did_document(fetcher, did, plc, scheme)
     known = handles_of(doc)
     if handle and handle not in known:

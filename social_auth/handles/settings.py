@@ -29,7 +29,7 @@ CAPABILITIES: Mapping[Protocol, Capabilities] = {
     "indieauth": Capabilities(returns_email=False, email_verified="never"),
 }
 _OPTIONS: Mapping[Protocol, frozenset[str]] = {
-    "bluesky": frozenset({"plc_url", "private_key"}),
+    "bluesky": frozenset({"plc_url", "private_key", "nameservers"}),
     "mastodon": frozenset({"allow", "deny", "max_servers"}),
     "indieauth": frozenset(),
 }

@@ -39,6 +39,7 @@ class AtprotoHost:
     requests: dict[str, dict[str, Any]] = field(default_factory=dict)
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     par_calls: int = 0
+    par_forms: list[dict[str, str]] = field(default_factory=list)
 
     def app(self) -> Flask:
         app = Flask(__name__)
@@ -136,6 +137,7 @@ class AtprotoHost:
         if refusal is not None:
             return refusal
         form = request.form.to_dict()
+        self.par_forms.append(form)
         self._client(form)
         assert form["scope"] == "atproto" and form["code_challenge_method"] == "S256"
         uri = f"urn:ietf:params:oauth:request_uri:{secrets.token_urlsafe(8)}"

@@ -14,15 +14,18 @@ from joserfc.jwk import ECKey
 
 from .atproto_server import DID, AtprotoHost
 from .conftest import POST, come_back, consent, handle_app, identities, press
+from .dns_server import txt_server
 
 CLIENT_KEY = ECKey.generate_key("P-256", parameters={"kid": "blog-1"})
 
 
-def bluesky_app(tmp_path: Path, host: AtprotoHost) -> Flask:
+def bluesky_app(tmp_path: Path, host: AtprotoHost, nameserver: str | None = None) -> Flask:
     options: dict[str, Any] = {
         "plc_url": host.plc_url,
         "private_key": CLIENT_KEY.as_dict(private=True),
     }
+    if nameserver:
+        options["nameservers"] = [nameserver]
     return handle_app(tmp_path, SOCIAL_AUTH_HANDLES={"bluesky": options})
 
 
@@ -96,3 +99,23 @@ def test_our_client_metadata_and_keys_are_served(tmp_path, host):
     assert doc["dpop_bound_access_tokens"] is True
     keys = client.get("/auth/handles/bluesky/jwks.json").json["keys"]
     assert keys[0]["kid"] == "blog-1" and "d" not in keys[0]
+
+
+def test_a_handle_is_resolved_by_its_dns_record_and_confirmed_by_the_did(tmp_path, host):
+    with txt_server({"_atproto.alice.test": f"did={DID}"}) as nameserver:
+        client = bluesky_app(tmp_path, host, nameserver).test_client()
+        finished = sign_in(client, "@alice.test")
+    assert finished.status_code == 302
+    assert identities(client)[0]["subject"] == DID
+    asked = host.par_forms[-1]
+    assert asked["login_hint"] == "alice.test"
+
+
+def test_a_handle_the_did_document_does_not_claim_is_refused(tmp_path, host):
+    # mallory.test's DNS names Alice's DID, but Alice's document claims only alice.test.
+    with txt_server({"_atproto.mallory.test": f"did={DID}"}) as nameserver:
+        client = bluesky_app(tmp_path, host, nameserver).test_client()
+        answer = press(client, "@mallory.test")
+    assert answer.status_code == 400
+    assert "not confirmed by its Bluesky account" in answer.get_data(as_text=True)
+    assert host.par_calls == 0
