@@ -30,6 +30,7 @@ from ..errors import FetchRefused, InvalidInput, ProviderError
 from ..fetch import Fetched, SafeFetcher
 from ..profile import Capabilities, Profile
 from ..provider import AuthorizationRequest, decode_json
+from .cache import DiscoveryCache
 from .discovered import Discovered
 
 NAME = "bluesky"
@@ -145,12 +146,12 @@ class Bluesky(Discovered):
         "login_hint",
         "dpop_nonce",
     )
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        returns_email=False, email_verified="never"
-    )
+    capabilities: ClassVar[Capabilities] = Capabilities(returns_email=False, email_verified="never")
     #: Set by the web layer: our client key (a private ES256 JWK) and the site's secret.
     client_key: ECKey | None = None
     secret: bytes = b""
+    #: Where the servers' latest DPoP nonces are kept between sign-ins (``start``).
+    nonces: DiscoveryCache | None = None
 
     def expected_response_issuer(self) -> tuple[str, bool]:
         return str(self.settings.get("issuer", "")), True
@@ -204,6 +205,8 @@ class Bluesky(Discovered):
                 nonce = fresh
                 continue
             self.settings["dpop_nonce"] = fresh or nonce or ""
+            if fresh and self.nonces is not None:
+                self.nonces.put(("nonce", str(self.settings["issuer"])), {"nonce": fresh})
             return fetched, body
         raise _fail("the server kept asking for a new DPoP nonce")
 
@@ -283,11 +286,34 @@ class Bluesky(Discovered):
 
 
 def start(
-    fetcher: SafeFetcher, typed: str, options: Mapping[str, Any], client_id: str
+    fetcher: SafeFetcher,
+    typed: str,
+    options: Mapping[str, Any],
+    client_id: str,
+    cache: DiscoveryCache | None = None,
 ) -> Bluesky:
-    """Resolve ``typed`` (a handle or a DID) to its DID, PDS and authorization server."""
-    scheme = "http" if fetcher.allow_private else "https"  # tests' local servers are plain HTTP
+    """Resolve ``typed`` (a handle or a DID) to its DID, PDS and authorization server (from
+    ``cache`` when it was resolved in the last few minutes)."""
     plc = str(options.get("plc_url") or PLC_DIRECTORY)
+    key = (typed, plc, fetcher.allow_private)
+    found = cache.get(key) if cache is not None else None
+    if found is None:
+        found = discover(fetcher, typed, options, plc)
+        if cache is not None:
+            cache.put(key, found)
+    made = Bluesky({**found, "login_hint": typed, "client_id": client_id}, fetcher)
+    if cache is not None:
+        # The server's current DPoP nonce (atproto: track it per server): the PAR then goes
+        # through at once instead of being refused once for want of it.
+        made.nonces = cache
+        made.settings["dpop_nonce"] = (cache.get(("nonce", found["issuer"])) or {}).get("nonce", "")
+    return made
+
+
+def discover(
+    fetcher: SafeFetcher, typed: str, options: Mapping[str, Any], plc: str
+) -> dict[str, str]:
+    scheme = "http" if fetcher.allow_private else "https"  # tests' local servers are plain HTTP
     handle = "" if typed.startswith("did:") else typed.lower()
     servers = tuple(options.get("nameservers") or ())
     did = typed if not handle else resolve_handle(fetcher, handle, scheme, servers)
@@ -297,7 +323,7 @@ def start(
         raise InvalidInput("handle", f"@{handle} is not confirmed by its Bluesky account.")
     pds = pds_of(doc)
     meta = authorization_server(fetcher, pds)
-    settings = {
+    return {
         "did": did,
         "handle": handle or (known[0] if known else ""),
         "pds": pds,
@@ -305,8 +331,5 @@ def start(
         "par_endpoint": meta["pushed_authorization_request_endpoint"],
         "authorize_url": meta["authorization_endpoint"],
         "access_token_url": meta["token_endpoint"],
-        "login_hint": typed,
-        "client_id": client_id,
         "server": urlsplit(pds).netloc,
     }
-    return Bluesky(settings, fetcher)

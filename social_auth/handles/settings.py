@@ -13,6 +13,7 @@ from typing import Any
 from ..config import config_key
 from ..errors import ConfigError
 from ..profile import Capabilities
+from .cache import DiscoveryCache
 from .parse import PROTOCOLS, Protocol
 
 KEY = config_key("handles")
@@ -42,6 +43,8 @@ class HandleSettings:
 
     enabled: tuple[Protocol, ...] = ()
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: Recent discoveries (per app; a few minutes each).
+    cache: DiscoveryCache = field(default_factory=DiscoveryCache, compare=False, repr=False)
 
     def offers(self, protocol: str) -> bool:
         return protocol in self.enabled

@@ -70,7 +70,9 @@ def discover(typed: str | None) -> Discovered:
                 return IndieAuth.start(state.fetcher, reading.value, indieauth_client_id())
             if reading.protocol == "bluesky":
                 options = state.handles.options.get("bluesky", {})
-                found = bluesky.start(state.fetcher, reading.value, options, bluesky_client_id())
+                found = bluesky.start(
+                    state.fetcher, reading.value, options, bluesky_client_id(), state.handles.cache
+                )
                 return _ready(found)
             if reading.protocol == "mastodon":
                 return mastodon.start(

@@ -40,6 +40,7 @@ class AtprotoHost:
     codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     par_calls: int = 0
     par_forms: list[dict[str, str]] = field(default_factory=list)
+    discovery_calls: int = 0
 
     def app(self) -> Flask:
         app = Flask(__name__)
@@ -63,6 +64,7 @@ class AtprotoHost:
         return f"{self.base_url}/plc"
 
     def plc(self, did: str) -> Response:
+        self.discovery_calls += 1
         if did != DID:
             abort(404)
         return jsonify(
@@ -81,6 +83,7 @@ class AtprotoHost:
         )
 
     def resource(self) -> Response:
+        self.discovery_calls += 1
         return jsonify(resource=self.base_url, authorization_servers=[self.base_url])
 
     def metadata(self) -> Response:

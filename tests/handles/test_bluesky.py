@@ -12,6 +12,8 @@ import pytest
 from flask import Flask
 from joserfc.jwk import ECKey
 
+from social_auth.handles.cache import DiscoveryCache
+
 from .atproto_server import DID, AtprotoHost
 from .conftest import POST, come_back, consent, handle_app, identities, press
 from .dns_server import txt_server
@@ -119,3 +121,25 @@ def test_a_handle_the_did_document_does_not_claim_is_refused(tmp_path, host):
     assert answer.status_code == 400
     assert "not confirmed by its Bluesky account" in answer.get_data(as_text=True)
     assert host.par_calls == 0
+
+
+def test_a_second_sign_in_of_the_same_did_uses_the_cached_discovery(tmp_path, host):
+    app = bluesky_app(tmp_path, host)
+    sign_in(app.test_client())
+    after_first = host.discovery_calls
+    assert sign_in(app.test_client()).status_code == 302
+    assert host.discovery_calls == after_first  # neither the PLC nor the PDS asked again
+    assert host.par_calls == 3  # the second PAR knew the nonce already
+
+
+def test_cached_discoveries_expire_and_are_bounded():
+    now = [0.0]
+    cache = DiscoveryCache(ttl=300, max_entries=2, clock=lambda: now[0])
+    cache.put("a", {"did": "1"})
+    now[0] = 299.0
+    assert cache.get("a") == {"did": "1"}
+    now[0] = 300.0
+    assert cache.get("a") is None
+    for key in ("b", "c", "d"):
+        cache.put(key, {})
+    assert len(cache) == 2 and cache.get("b") is None
