@@ -37,6 +37,7 @@ MODULES: tuple[str, ...] = (
     "benchmarks.bench_server",
     "benchmarks.bench_signin",
     "benchmarks.bench_ratelimit",
+    "benchmarks.bench_handles",
 )
 
 Fn = Callable[[], Any]

@@ -44,6 +44,8 @@ def test_a_quick_benchmark_run_writes_every_key_it_measures(tmp_path: Path):
         "server_rps_ratio",
         "ratelimit_hit_growth",
         "ratelimit_new_key_growth",
+        "handle_signin_app_cpu_ms",
+        "discovery_cached_us",
     ]
     if "PostgreSQL unavailable" not in done.stdout or os.environ.get("CI"):
         expected += ["upsert_ratio_postgres", "upsert_growth_postgres"]
