@@ -31,6 +31,8 @@ class MastodonServer:
     tokens: dict[str, str] = field(default_factory=dict)
     registrations: int = 0
     forget_apps: bool = False
+    #: Where the metadata says tokens are made (a hostile server pointing elsewhere).
+    token_endpoint: str | None = None
 
     @property
     def host(self) -> str:
@@ -80,7 +82,7 @@ class MastodonServer:
         return jsonify(
             issuer=f"{base}/",
             authorization_endpoint=f"{base}/oauth/authorize",
-            token_endpoint=f"{base}/oauth/token",
+            token_endpoint=self.token_endpoint or f"{base}/oauth/token",
             app_registration_endpoint=f"{base}/api/v1/apps",
             revocation_endpoint=f"{base}/oauth/revoke",
             userinfo_endpoint=f"{base}/oauth/userinfo",

@@ -28,6 +28,8 @@ class IndieSite:
     link: str = "html"
     me_answer: str | None = None
     iss: str | None = None
+    #: The issuer the metadata names (one that is not a prefix of the metadata's URL).
+    issuer_override: str | None = None
     profile: dict[str, Any] = field(
         default_factory=lambda: {"name": "Alice Example", "photo": "https://alice.example/a.jpg"}
     )
@@ -67,7 +69,7 @@ class IndieSite:
 
     def metadata(self) -> Response:
         return jsonify(
-            issuer=self.issuer,
+            issuer=self.issuer_override or self.issuer,
             authorization_endpoint=f"{self.base_url}/auth",
             token_endpoint=f"{self.base_url}/token",
             code_challenge_methods_supported=["S256"],

@@ -67,6 +67,13 @@ def test_a_returned_me_that_names_another_server_is_refused_and_nothing_kept(cli
     assert identities(client) == []
 
 
+def test_metadata_naming_an_issuer_it_is_not_under_is_refused(client):
+    with IndieSite(issuer_override="https://indieauth.example/").running() as site:
+        answer = press(client, site.me)
+    assert answer.status_code == 502
+    assert "names another issuer" in answer.get_data(as_text=True)
+
+
 def test_a_callback_from_another_issuer_is_refused(client):
     with IndieSite(iss="https://elsewhere.example/").running() as site:
         started = press(client, site.me)

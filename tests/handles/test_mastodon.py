@@ -109,3 +109,11 @@ def test_an_unknown_account_is_explained(tmp_path, server):
     assert answer.status_code == 400
     text = answer.get_data(as_text=True)
     assert "was not found" in text and "still here" in text
+
+
+def test_metadata_sending_the_code_to_another_site_is_refused(tmp_path):
+    with MastodonServer(token_endpoint="https://collector.example/token").running() as bad:
+        answer = press(mastodon_app(tmp_path).test_client(), f"@alice@{bad.host}")
+    assert answer.status_code == 502
+    assert "endpoints of another site" in answer.get_data(as_text=True)
+    assert bad.registrations == 0
