@@ -64,7 +64,7 @@ class SocialAuth:
                 providers, link_by_verified_email=settings.link_by_verified_email
             ),
             fetcher=fetcher_from_config(app.config),
-            handles=handle_settings(app.config),
+            handles=handle_settings(app.config, debug=app.debug),
         )
         if settings.redis_url:
             state.commenter_cache = make_commenter_cache(settings)

@@ -193,7 +193,10 @@ class Bluesky(Discovered):
         """POST with DPoP; one ``use_dpop_nonce`` demand is met, a second is a loop."""
         nonce = str(self.settings.get("dpop_nonce") or "") or None
         for _ in range(2):
-            form.update(client_assertion_type=ASSERTION_TYPE, client_assertion=self._assertion())
+            if self.client_key is not None:  # a confidential client; else the dev client
+                form.update(
+                    client_assertion_type=ASSERTION_TYPE, client_assertion=self._assertion()
+                )
             headers = {"DPoP": self._proof(key, "POST", url, nonce), "Accept": "application/json"}
             fetched = self.fetcher.post(url, data=form, headers=headers, deadline=self.timeout)
             body = _body(fetched)

@@ -56,8 +56,9 @@ class HandleSettings:
         return self.options.get(protocol, {}).get(name, default)
 
 
-def handle_settings(config: Mapping[str, Any]) -> HandleSettings:
-    """``SOCIAL_AUTH_HANDLES`` checked: known protocols, known options, lists of domains."""
+def handle_settings(config: Mapping[str, Any], *, debug: bool = False) -> HandleSettings:
+    """``SOCIAL_AUTH_HANDLES`` checked: known protocols, known options, lists of domains.
+    Bluesky without a ``private_key`` is the atproto localhost development client: debug only."""
     value = config.get(KEY) or {}
     if not isinstance(value, Mapping):
         raise ConfigError(KEY, "must be a dict such as {'indieauth': {}, 'mastodon': {}}")
@@ -73,15 +74,15 @@ def handle_settings(config: Mapping[str, Any]) -> HandleSettings:
         if unknown:
             raise ConfigError(KEY, f"[{protocol!r}] has unknown option(s) {unknown}")
         enabled.append(protocol)
-        options[protocol] = _checked(protocol, dict(chosen))
+        options[protocol] = _checked(protocol, dict(chosen), debug)
     extra = sorted(set(value) - set(PROTOCOLS))
     if extra:
         raise ConfigError(KEY, f"unknown protocol(s) {extra} (known: {', '.join(PROTOCOLS)})")
     return HandleSettings(tuple(enabled), options)
 
 
-def _checked(protocol: Protocol, chosen: dict[str, Any]) -> dict[str, Any]:
-    if protocol == "bluesky":
+def _checked(protocol: Protocol, chosen: dict[str, Any], debug: bool) -> dict[str, Any]:
+    if protocol == "bluesky" and (chosen.get("private_key") is not None or not debug):
         key = chosen.get("private_key")
         fields = ("kty", "crv", "d", "kid")
         if not isinstance(key, Mapping) or not all(isinstance(key.get(f), str) for f in fields):

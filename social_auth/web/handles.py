@@ -4,6 +4,8 @@ and the client documents the servers fetch (IndieAuth's Client ID Metadata Docum
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import abort, jsonify, request
 from joserfc.jwk import ECKey
 from werkzeug.wrappers import Response as BaseResponse
@@ -142,6 +144,11 @@ def indieauth_client() -> BaseResponse:
 
 
 def bluesky_client_id() -> str:
+    """Our client metadata's URL; without a client key (debug only) the atproto localhost
+    development client, a public client whose metadata the server makes up itself."""
+    if _client_key() is None:
+        callback = absolute_url("social_auth.callback", provider="bluesky")
+        return "http://localhost?" + urlencode({"redirect_uri": callback, "scope": "atproto"})
     return absolute_url("social_auth.bluesky_client")
 
 
@@ -149,7 +156,7 @@ def bluesky_client_id() -> str:
 def bluesky_client() -> BaseResponse:
     """Our atproto client metadata: a confidential web client (``private_key_jwt``, ES256),
     DPoP-bound tokens, the ``atproto`` scope; the servers fetch it at each PAR."""
-    if not get_state().handles.offers("bluesky"):
+    if _client_key() is None:
         abort(404)
     home = site_url().rstrip("/") + "/"
     body = {

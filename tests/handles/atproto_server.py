@@ -126,6 +126,9 @@ class AtprotoHost:
         return key.thumbprint(), None
 
     def _client(self, form: dict[str, str]) -> None:
+        if form["client_id"].startswith("http://localhost?"):  # the development client
+            assert "client_assertion" not in form
+            return
         assert (
             form["client_assertion_type"]
             == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"

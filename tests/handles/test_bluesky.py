@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 from joserfc.jwk import ECKey
 
+from social_auth.errors import ConfigError
 from social_auth.handles.cache import DiscoveryCache
 
 from .atproto_server import DID, AtprotoHost
@@ -143,3 +144,22 @@ def test_cached_discoveries_expire_and_are_bounded():
     for key in ("b", "c", "d"):
         cache.put(key, {})
     assert len(cache) == 2 and cache.get("b") is None
+
+
+def test_without_a_client_key_debug_signs_in_as_the_localhost_development_client(tmp_path, host):
+    app = handle_app(
+        tmp_path,
+        DEBUG=True,
+        SOCIAL_AUTH_DEV_PROVIDER=False,
+        SOCIAL_AUTH_HANDLES={"bluesky": {"plc_url": host.plc_url}},
+    )
+    client = app.test_client()
+    assert sign_in(client).status_code == 302
+    client_id = host.par_forms[-1]["client_id"]
+    assert client_id.startswith("http://localhost?redirect_uri=")
+    assert client.get("/auth/handles/bluesky/client-metadata.json").status_code == 404
+
+
+def test_without_a_client_key_outside_debug_the_config_is_refused(tmp_path, host):
+    with pytest.raises(ConfigError):
+        handle_app(tmp_path, SOCIAL_AUTH_HANDLES={"bluesky": {"plc_url": host.plc_url}})
