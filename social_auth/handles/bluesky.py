@@ -13,6 +13,7 @@ sign-in's state, so neither the cookie nor the server's memory holds it. Subject
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -162,7 +163,7 @@ class Bluesky(Discovered):
         scalar = int.from_bytes(seed, "big") % (_P256_ORDER - 1) + 1
         return ECKey.import_key(ec.derive_private_key(scalar, ec.SECP256R1()))
 
-    def _proof(self, key: ECKey, method: str, url: str, nonce: str | None) -> str:
+    def _proof(self, key: ECKey, method: str, url: str, nonce: str | None, token: str = "") -> str:
         header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": key.as_dict(private=False)}
         claims: dict[str, Any] = {
             "jti": secrets.token_urlsafe(16),
@@ -172,6 +173,9 @@ class Bluesky(Discovered):
         }
         if nonce:
             claims["nonce"] = nonce
+        if token:  # RFC 9449 §4.2: a resource request names the token it carries
+            digest = hashlib.sha256(token.encode()).digest()
+            claims["ath"] = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
         return jwt.encode(header, claims, key, algorithms=["ES256"])
 
     def _assertion(self) -> str:
@@ -260,11 +264,43 @@ class Bluesky(Discovered):
         if token.get("sub") != self.settings["did"]:
             # The server vouched for another account than the one we resolved to it.
             raise _fail("the server signed in another account than the one typed")
-        if "atproto" not in str(token.get("scope", "")).split():
+        granted = str(token.get("scope", "")).split()
+        if "atproto" not in granted:
             raise _fail("the server did not grant the atproto scope")
-        return self._profile()
+        email: tuple[str | None, bool] = (None, False)
+        if "transition:email" in granted:
+            email = self._email(key, str(token["access_token"]))
+        return self._profile(*email)
 
-    def _profile(self) -> Profile:
+    def _email(self, key: ECKey, token: str) -> tuple[str | None, bool]:
+        """The account's email from its PDS (``getSession``, DPoP-bound, the PDS's own nonce),
+        verified only when the PDS says it was confirmed."""
+        url = f"{self.settings['pds']}/xrpc/com.atproto.server.getSession"
+        nonce: str | None = None
+        for _ in range(2):
+            headers = {
+                "Authorization": f"DPoP {token}",
+                "DPoP": self._proof(key, "GET", url, nonce, token),
+                "Accept": "application/json",
+            }
+            fetched = self.fetcher.get(
+                url, headers=headers, deadline=self.timeout, follow_redirects=False
+            )
+            fresh = fetched.headers.get("dpop-nonce")
+            challenge = fetched.headers.get("www-authenticate", "")
+            if fetched.status == 401 and "use_dpop_nonce" in challenge and fresh != nonce:
+                nonce = fresh
+                continue
+            session = _json(fetched)
+            if not isinstance(session, dict) or session.get("did") != self.settings["did"]:
+                raise _fail("the PDS did not confirm the account")
+            address = session.get("email")
+            if not isinstance(address, str):
+                return None, False
+            return address, session.get("emailConfirmed") is True
+        raise _fail("the PDS kept asking for a new DPoP nonce")
+
+    def _profile(self, email: str | None = None, verified: bool = False) -> Profile:
         did, handle, pds = (str(self.settings.get(k, "")) for k in ("did", "handle", "pds"))
         query = urlencode({"repo": did, "collection": "app.bsky.actor.profile", "rkey": "self"})
         record = _json(self.fetcher.get(f"{pds}/xrpc/com.atproto.repo.getRecord?{query}"))
@@ -284,6 +320,8 @@ class Bluesky(Discovered):
             username=handle or None,
             avatar_url=avatar_url,
             profile_url=f"https://bsky.app/profile/{did}",
+            email=email,
+            email_verified=verified and bool(email),
             raw={"pds": pds, "issuer": self.settings.get("issuer", "")},
         )
 
@@ -304,7 +342,8 @@ def start(
         found = discover(fetcher, typed, options, plc)
         if cache is not None:
             cache.put(key, found)
-    made = Bluesky({**found, "login_hint": typed, "client_id": client_id}, fetcher)
+    scope = "atproto transition:email" if options.get("email") else "atproto"
+    made = Bluesky({**found, "login_hint": typed, "client_id": client_id, "scope": scope}, fetcher)
     if cache is not None:
         # The server's current DPoP nonce (atproto: track it per server): the PAR then goes
         # through at once instead of being refused once for want of it.

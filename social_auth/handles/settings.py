@@ -23,14 +23,14 @@ TITLES: Mapping[Protocol, str] = {
     "mastodon": "Mastodon",
     "indieauth": "website (IndieAuth)",
 }
-CAPABILITIES: Mapping[Protocol, Capabilities] = {
-    "bluesky": Capabilities(returns_email=False, email_verified="never"),
+CAPABILITIES: Mapping[str, Capabilities] = {
+    "bluesky": Capabilities(returns_email=True, email_verified="api_field"),
     "mastodon": Capabilities(returns_email=False, email_verified="never"),
     # IndieAuth's profile email is whatever the site's owner typed (spec §5.3.4): never trusted.
     "indieauth": Capabilities(returns_email=False, email_verified="never"),
 }
 _OPTIONS: Mapping[Protocol, frozenset[str]] = {
-    "bluesky": frozenset({"plc_url", "private_key", "nameservers"}),
+    "bluesky": frozenset({"plc_url", "private_key", "nameservers", "email"}),
     "mastodon": frozenset({"allow", "deny", "max_servers"}),
     "indieauth": frozenset(),
 }

@@ -143,12 +143,19 @@ def indieauth_client() -> BaseResponse:
     return response
 
 
+def _bluesky_scope() -> str:
+    asks = get_state().handles.option("bluesky", "email", False)
+    return "atproto transition:email" if asks else "atproto"
+
+
 def bluesky_client_id() -> str:
     """Our client metadata's URL; without a client key (debug only) the atproto localhost
     development client, a public client whose metadata the server makes up itself."""
     if _client_key() is None:
         callback = absolute_url("social_auth.callback", provider="bluesky")
-        return "http://localhost?" + urlencode({"redirect_uri": callback, "scope": "atproto"})
+        return "http://localhost?" + urlencode(
+            {"redirect_uri": callback, "scope": _bluesky_scope()}
+        )
     return absolute_url("social_auth.bluesky_client")
 
 
@@ -166,7 +173,7 @@ def bluesky_client() -> BaseResponse:
         "application_type": "web",
         "grant_types": ["authorization_code", "refresh_token"],
         "response_types": ["code"],
-        "scope": "atproto",
+        "scope": _bluesky_scope(),
         "redirect_uris": [absolute_url("social_auth.callback", provider="bluesky")],
         "dpop_bound_access_tokens": True,
         "token_endpoint_auth_method": "private_key_jwt",

@@ -41,6 +41,11 @@ class AtprotoHost:
     par_calls: int = 0
     par_forms: list[dict[str, str]] = field(default_factory=list)
     discovery_calls: int = 0
+    #: ``getSession``'s email and whether the PDS confirmed it (``transition:email``).
+    email: str = "alice@example.com"
+    email_confirmed: bool = True
+    pds_nonce: str = field(default_factory=lambda: secrets.token_urlsafe(8))
+    tokens: dict[str, str] = field(default_factory=dict)
 
     def app(self) -> Flask:
         app = Flask(__name__)
@@ -51,6 +56,7 @@ class AtprotoHost:
         app.add_url_rule("/oauth/authorize", view_func=self.authorize)
         app.add_url_rule("/oauth/token", view_func=self.token, methods=["POST"])
         app.add_url_rule("/xrpc/com.atproto.repo.getRecord", view_func=self.record)
+        app.add_url_rule("/xrpc/com.atproto.server.getSession", view_func=self.session)
         return app
 
     @contextmanager
@@ -145,7 +151,8 @@ class AtprotoHost:
         form = request.form.to_dict()
         self.par_forms.append(form)
         self._client(form)
-        assert form["scope"] == "atproto" and form["code_challenge_method"] == "S256"
+        assert form["scope"] in ("atproto", "atproto transition:email")
+        assert form["code_challenge_method"] == "S256"
         uri = f"urn:ietf:params:oauth:request_uri:{secrets.token_urlsafe(8)}"
         self.requests[uri] = {**form, "jkt": thumb}
         answer = jsonify(request_uri=uri, expires_in=299)
@@ -176,16 +183,37 @@ class AtprotoHost:
             or s256(form["code_verifier"]) != asked["code_challenge"]
         ):
             return jsonify(error="invalid_grant"), 400
+        access = secrets.token_urlsafe(16)
+        self.tokens[access] = thumb or ""
         answer = jsonify(
-            access_token=secrets.token_urlsafe(16),
+            access_token=access,
             token_type="DPoP",
             expires_in=300,
             refresh_token=secrets.token_urlsafe(16),
-            scope="atproto",
+            scope=asked["scope"],
             sub=self.sub_override or DID,
         )
         answer.headers["DPoP-Nonce"] = self.nonce
         return answer
+
+    def session(self) -> Response:
+        """The PDS's ``getSession``: DPoP-bound (the token's key, ``ath``), its own nonce."""
+        scheme, _, access = request.headers.get("Authorization", "").partition(" ")
+        assert scheme == "DPoP" and access in self.tokens
+        proof = request.headers["DPoP"]
+        key = _embedded(proof)
+        claims = jwt.decode(proof, key, algorithms=["ES256"]).claims
+        assert key.thumbprint() == self.tokens[access]
+        assert claims["htm"] == "GET" and claims["ath"]
+        if claims.get("nonce") != self.pds_nonce:
+            refusal = jsonify(error="use_dpop_nonce")
+            refusal.status_code = 401
+            refusal.headers["WWW-Authenticate"] = 'DPoP error="use_dpop_nonce"'
+            refusal.headers["DPoP-Nonce"] = self.pds_nonce
+            return refusal
+        return jsonify(
+            handle=self.handle, did=DID, email=self.email, emailConfirmed=self.email_confirmed
+        )
 
     def record(self) -> Response:
         assert (

@@ -22,8 +22,11 @@ from .dns_server import txt_server
 CLIENT_KEY = ECKey.generate_key("P-256", parameters={"kid": "blog-1"})
 
 
-def bluesky_app(tmp_path: Path, host: AtprotoHost, nameserver: str | None = None) -> Flask:
+def bluesky_app(
+    tmp_path: Path, host: AtprotoHost, nameserver: str | None = None, **more: Any
+) -> Flask:
     options: dict[str, Any] = {
+        **more,
         "plc_url": host.plc_url,
         "private_key": CLIENT_KEY.as_dict(private=True),
     }
@@ -163,3 +166,14 @@ def test_without_a_client_key_debug_signs_in_as_the_localhost_development_client
 def test_without_a_client_key_outside_debug_the_config_is_refused(tmp_path, host):
     with pytest.raises(ConfigError):
         handle_app(tmp_path, SOCIAL_AUTH_HANDLES={"bluesky": {"plc_url": host.plc_url}})
+
+
+@pytest.mark.parametrize("confirmed", [True, False])
+def test_the_email_comes_from_the_pds_verified_only_when_it_says_so(tmp_path, confirmed):
+    with AtprotoHost(client_key=CLIENT_KEY, email_confirmed=confirmed).running() as host:
+        client = bluesky_app(tmp_path, host, email=True).test_client()
+        assert sign_in(client).status_code == 302
+        assert host.par_forms[-1]["scope"] == "atproto transition:email"
+    [identity] = identities(client)
+    assert identity["email"] == "alice@example.com"
+    assert identity["email_verified"] is confirmed
