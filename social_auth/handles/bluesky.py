@@ -247,16 +247,7 @@ class Bluesky(Discovered):
         nonce: str,
         extra: Mapping[str, str],
     ) -> Profile:
-        code = params.get("code")
-        if not code:
-            raise self.error("sent no authorization code")
-        form = {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": redirect_uri,
-            "code_verifier": code_verifier,
-            "client_id": self.client_id,
-        }
+        form = {**self.code_form(params, redirect_uri, code_verifier), "client_id": self.client_id}
         key = self.dpop_key(params.get("state", ""))
         fetched, token = self._post(str(self.settings["access_token_url"]), form, key)
         if not fetched.ok or not isinstance(token, dict) or not token.get("access_token"):

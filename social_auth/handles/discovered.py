@@ -44,6 +44,20 @@ class Discovered(Provider):
         made = super().authorization_request(redirect_uri, state, code_verifier, nonce)
         return AuthorizationRequest(made.url, made.state, self.discovered())
 
+    def code_form(
+        self, params: Mapping[str, str], redirect_uri: str, code_verifier: str
+    ) -> dict[str, str]:
+        """The code-redemption form of a callback (RFC 6749 §4.1.3 with PKCE's verifier)."""
+        code = params.get("code")
+        if not code:
+            raise self.error("sent no authorization code")
+        return {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "code_verifier": code_verifier,
+        }
+
     def request(
         self,
         method: str,

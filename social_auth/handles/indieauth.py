@@ -146,15 +146,7 @@ class IndieAuth(Discovered):
         nonce: str,
         extra: Mapping[str, str],
     ) -> Profile:
-        code = params.get("code")
-        if not code:
-            raise self.error("sent no authorization code")
-        form = {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": redirect_uri,
-            "code_verifier": code_verifier,
-        }
+        form = self.code_form(params, redirect_uri, code_verifier)
         answer = self.fetch_token(str(self.settings["authorize_url"]), form)
         try:
             me = profile_url(answer.get("me"), relaxed=self.fetcher.allow_private)
