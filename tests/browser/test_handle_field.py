@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from tests.handles.conftest import close_database
 from tests.handles.servers import IndieSite
 from tests.providers.servers import serve_site
 from tests.webapp import make_app
@@ -31,8 +32,9 @@ def handle_site(tmp_path: Path) -> Iterator[str]:
             SOCIAL_AUTH_FETCH_ALLOW_PRIVATE=True,
         )
 
-    with serve_site(build) as (_, address):
+    with serve_site(build) as (app, address):
         yield address
+    close_database(app)
 
 
 @pytest.fixture

@@ -14,11 +14,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from social_auth import get_state
 from tests.webapp import make_app
 
 from .servers import IndieSite
 
 POST = "/page"
+#: The apps a test made, whose database connections are closed when it ends (the suite runs
+#: in one process: open SQLite files would pile up past what ``select()`` can watch).
+MADE: list[Flask] = []
 
 
 def handle_app(tmp_path: Path, **config: Any) -> Flask:
@@ -27,7 +31,31 @@ def handle_app(tmp_path: Path, **config: Any) -> Flask:
         "SOCIAL_AUTH_FETCH_ALLOW_PRIVATE": True,
     }
     settings.update(config)
-    return make_app(tmp_path, **settings)
+    app = make_app(tmp_path, **settings)
+    MADE.append(app)
+    return app
+
+
+@pytest.fixture(autouse=True)
+def close_databases() -> Iterator[None]:
+    yield
+    while MADE:
+        close_database(MADE.pop())
+
+
+def close_database(app: Flask) -> None:
+    """Close the pool and this thread's own SQLite connections (the store's readers and
+    writers, the replay guard's), which would otherwise stay open as long as the app lives."""
+    state = get_state(app)
+    for owner, name in (
+        (state.store, "_readers"),
+        (state.store, "_writers"),
+        (state.flow_settings.used_states, "_connections"),
+    ):
+        connections = getattr(owner, name, None)
+        if connections is not None:
+            connections.drop()
+    state.store.engine.dispose()
 
 
 @pytest.fixture
