@@ -40,6 +40,7 @@ MODULES: tuple[str, ...] = (
     "benchmarks.bench_moderation",
     "benchmarks.bench_avatars",
     "benchmarks.bench_passkeys",
+    "benchmarks.bench_handles",
 )
 
 Fn = Callable[[], Any]

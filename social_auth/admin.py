@@ -200,7 +200,8 @@ def _commenter_page(
 
 
 def _provider_titles() -> dict[str, str]:
-    return {name: p.display_title for name, p in get_state().providers.items()}
+    state = get_state()
+    return {**state.handles.titles(), **{n: p.display_title for n, p in state.providers.items()}}
 
 
 def _json_details(details: Any) -> str:

@@ -15,6 +15,7 @@ from .cli_avatars import avatars_group
 from .cli_commenters import commenters_group
 from .cli_moderation import COMMANDS
 from .cli_output import CommandFailed, emit, json_option
+from .handles import TITLES
 from .health_report import report, text_lines
 from .site import path_in
 from .state import get_state
@@ -74,6 +75,18 @@ def providers_command(base_url: str | None, health: bool, as_json: bool) -> None
                 "title": provider.display_title,
                 "protocol": provider.protocol,
                 "deprecated": provider.capabilities.deprecated,
+                "callback_url": base + path,
+            }
+        )
+    for name in get_state().handles.enabled:  # the handle sign-ins: the server is discovered
+        path = path_in(app, "social_auth.callback", {"provider": name})
+        rows.append(
+            {
+                "name": name,
+                "adapter": "handle",
+                "title": TITLES[name],
+                "protocol": "oauth2",
+                "deprecated": False,
                 "callback_url": base + path,
             }
         )

@@ -59,7 +59,7 @@ def config_key(field_name: str) -> str:
 
 KNOWN_KEYS = frozenset(config_key(f.name) for f in fields(Settings))
 #: Keys read by the capability modules' own settings (the safe fetcher, handle sign-in).
-KNOWN_KEYS |= {config_key(n) for n in ("fetch_allow_private",)}
+KNOWN_KEYS |= {config_key(n) for n in ("fetch_allow_private", "handles")}
 
 
 def load_settings(

@@ -18,6 +18,8 @@ from .errors import ConfigError
 from .fetch import SafeFetcher, fetcher_from_config
 from .flow import FlowSettings, SqlUsedStates
 from .guest import ConsoleMailer, Mailer, SmtpMailer
+from .handles import CAPABILITIES as HANDLE_CAPABILITIES
+from .handles import handle_settings
 from .health import HealthRecorder, HealthSink
 from .health_redis import RedisHealthSink
 from .icons import provider_icon
@@ -70,10 +72,16 @@ class SocialAuth:
                 used_states=SqlUsedStates(store.engine),
                 fallbacks=tuple(fallbacks),
             ),
-            linking_policy=LinkingPolicy.from_providers(
-                providers, link_by_verified_email=settings.link_by_verified_email
+            linking_policy=LinkingPolicy(
+                link_by_verified_email=settings.link_by_verified_email,
+                # The handle sign-ins' email rules too (only Bluesky's PDS ever verifies one).
+                capabilities={
+                    **HANDLE_CAPABILITIES,
+                    **{name: p.capabilities for name, p in providers.items()},
+                },
             ),
             fetcher=fetcher_from_config(app.config),
+            handles=handle_settings(app.config, debug=app.debug),
         )
         if settings.redis_url:
             state.commenter_cache = make_commenter_cache(settings)

@@ -124,9 +124,13 @@ class SafeFetcher:
         headers: Mapping[str, str] | None = None,
         max_bytes: int | None = None,
         deadline: float | None = None,
+        follow_redirects: bool = True,
     ) -> Fetched:
-        """GET ``url``, following redirects (each checked again)."""
-        return self._fetch("GET", url, None, headers or {}, max_bytes, deadline)
+        """GET ``url``, following redirects (each checked again) unless ``follow_redirects``
+        is off (a request carrying a token must never be replayed elsewhere)."""
+        return self._fetch(
+            "GET", url, None, headers or {}, max_bytes, deadline, follow=follow_redirects
+        )
 
     def post(
         self,
@@ -143,7 +147,7 @@ class SafeFetcher:
         if not isinstance(data, bytes):
             data = urlencode(data).encode()
             sent.setdefault("Content-Type", "application/x-www-form-urlencoded")
-        return self._fetch("POST", url, data, sent, max_bytes, deadline)
+        return self._fetch("POST", url, data, sent, max_bytes, deadline, follow=False)
 
     def allows(self, ip: IPAddress, port: int) -> bool:
         """Whether the fetcher may connect to ``ip``: a public address, or anything when
@@ -191,6 +195,8 @@ class SafeFetcher:
         headers: Mapping[str, str],
         max_bytes: int | None,
         deadline: float | None,
+        *,
+        follow: bool,
     ) -> Fetched:
         ends = time.monotonic() + (self.deadline if deadline is None else deadline)
         cap = self.max_bytes if max_bytes is None else max_bytes
@@ -198,7 +204,7 @@ class SafeFetcher:
         for _hop in range(self.max_redirects + 1):
             fetched = self._once(method, current, body, headers, cap, ends)
             location = fetched.headers.get("location")
-            if method != "GET" or fetched.status not in REDIRECTS or not location:
+            if not follow or fetched.status not in REDIRECTS or not location:
                 return fetched
             current = urljoin(current, location.strip())
         raise FetchRefused(

@@ -17,6 +17,7 @@ from .avatars.fetching import Avatars
 from .config import Settings
 from .fetch import SafeFetcher
 from .flow import FlowSettings
+from .handles import HandleSettings
 from .health import HealthRecorder
 from .linking import LinkingPolicy
 from .mail import Mailer
@@ -58,6 +59,8 @@ class SocialAuthState:
     avatars: Avatars | None = None
     #: Provider health counts (``health``), shared across workers through ``health.sink``.
     health: HealthRecorder | None = None
+    #: The handle sign-ins offered (``SOCIAL_AUTH_HANDLES``; ``handles``).
+    handles: HandleSettings = field(default_factory=HandleSettings)
 
 
 def get_state(app: Flask | None = None) -> SocialAuthState:

@@ -34,6 +34,8 @@ from .web.email import (
     request_verification,
     send_verification_link,
 )
+from .web.handles import discover as discover_handle
+from .web.merge import MERGE_COOKIE, MERGE_MAX_AGE, MERGE_SALT
 from .web.pages import (
     PopupStatus,
     bp,
@@ -44,9 +46,6 @@ from .web.pages import (
     wants_json,
 )
 from .web.signin import (
-    MERGE_COOKIE,
-    MERGE_MAX_AGE,
-    MERGE_SALT,
     START_LIMIT,
     START_WINDOW,
     guest_sign_in,
@@ -89,6 +88,7 @@ __all__ = [
     "bp",
     "connections_payload",
     "dev_bp",
+    "discover_handle",
     "export_data",
     "guest_sign_in",
     "handle_error",

@@ -94,6 +94,10 @@ EXEMPT = {
     # A provider's form_post answer comes from its own page: the state, bound to this browser's
     # flow cookie and single-use, is what protects it (tests/flow/test_flow_attacks.py).
     "social_auth.callback": "state-bound",
+    # The handle sign-ins' callbacks (issue 14): the same state-bound check as the one above.
+    "social_auth.callback_bluesky": "state-bound",
+    "social_auth.callback_mastodon": "state-bound",
+    "social_auth.callback_indieauth": "state-bound",
     # The dev provider's token endpoint is called server to server by the OAuth client: the
     # code (signed, bound to the redirect URI) and the PKCE verifier protect it.
     "social_auth_dev.token": "server-to-server",

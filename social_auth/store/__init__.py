@@ -8,6 +8,7 @@ Modules import one way: ``models`` → ``results`` → ``connections`` → ``bas
 # Their tables join the models' metadata, so the migrations test and Alembic see them.
 from . import avatars, health  # noqa: F401
 from .approvals import CommentApproval
+from .mastodon_apps import MastodonApp  # the handle sign-in's table (issue 14)
 from .models import AuditEvent, Base, Commenter, Identity, UsedFlowState
 from .passkeys import Passkey
 from .results import CommenterDetails, CommenterPage, MergePreview, SignIn, Unmerged
@@ -22,6 +23,7 @@ __all__ = [
     "CommenterPage",
     "Identity",
     "IdentityStore",
+    "MastodonApp",
     "MergePreview",
     "Passkey",
     "SignIn",

@@ -25,13 +25,16 @@ def login_block(next: str | None = None, draft_field: str | None = None) -> Mark
     prefix = state.settings.url_prefix.rstrip("/")
     commenter = session.current_commenter
     provider_key = session.signed_in_provider()
-    provider = state.providers.get(provider_key) if provider_key else None
+    titles = {
+        **state.handles.titles(),
+        **{p.instance_name: p.display_title for p in state.providers.values()},
+    }
     html = render_template(
         "social_auth/login_block.html",
         commenter=commenter,
         guest_values=_guest_values(commenter),
         providers=list(state.providers.values()),
-        signed_in_with=provider.display_title if provider else provider_key,
+        signed_in_with=titles.get(provider_key, provider_key) if provider_key else None,
         login_url=lambda p, popup="1": f"{prefix}/login/{p.instance_name}?"
         + urlencode({"next": target, "popup": popup}),
         prefix=prefix,
@@ -41,7 +44,8 @@ def login_block(next: str | None = None, draft_field: str | None = None) -> Mark
         csrf=session.csrf_token(),
         notice=session.take_notice(),
         include_assets=_first_block(),
-        titles={p.instance_name: p.display_title for p in state.providers.values()},
+        titles=titles,
+        handles=state.handles.enabled,
     )
     return Markup(html)  # noqa: S704 - rendered by Jinja with autoescape on
 

@@ -151,8 +151,9 @@ def require_commenter(
 
 
 def provider_titles() -> dict[str, str]:
-    """Each sign-in's title by instance name (``github`` → ``GitHub``)."""
-    return {name: p.display_title for name, p in get_state().providers.items()}
+    """Each sign-in's title by instance name (``github`` → ``GitHub``), handle ones too."""
+    state = get_state()
+    return {**state.handles.titles(), **{n: p.display_title for n, p in state.providers.items()}}
 
 
 @bp.get("/me")

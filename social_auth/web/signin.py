@@ -6,11 +6,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from typing import Any
 
-from flask import abort, after_this_request, current_app, render_template, request, url_for
+from flask import abort, after_this_request, request, url_for
 from flask.wrappers import Response
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -20,7 +18,6 @@ from ..errors import (
     AccountConflict,
     CommenterBlocked,
     GuestDisabled,
-    InvalidInput,
     RateLimited,
     SignInCancelled,
     SignInError,
@@ -31,10 +28,9 @@ from ..errors import (
 from ..flow import SignInResult, safe_next
 from ..guest import validate_guest
 from ..health import HealthRecorder
-from ..provider import Profile, Provider
+from ..provider import Provider
 from ..session import (
     check_csrf,
-    csrf_token,
     current_commenter,
     delete_cookie,
     get_cookie,
@@ -47,14 +43,13 @@ from ..session import (
 from ..site import absolute_url
 from ..state import get_state
 from ..store import Commenter
+from .merge import conflict_page
 from .pages import (
     bp,
     done,
     message_page,
-    no_frames,
     popup_result,
     private,
-    provider_titles,
     redirect_to,
     require_commenter,
 )
@@ -62,11 +57,6 @@ from .pages import (
 #: Sign-ins a client address may start per window: each may cost a call to the provider
 #: (an OAuth 1.0a request token, discovery), so a script must not be able to loop on it.
 START_LIMIT, START_WINDOW = 100, 60
-MERGE_COOKIE, MERGE_SALT, MERGE_MAX_AGE = "social_auth_merge", "social-auth.merge-proof", 600
-_NO_MERGE = (
-    "There is nothing to merge: connect the other account again from your connected "
-    "accounts page, and confirm within ten minutes."
-)
 
 # Everything a provider's answer touches is ``private`` (no Referer, no cache) and loads
 # nothing from elsewhere: a code or state in the URL must never travel on.
@@ -195,11 +185,34 @@ def _failure(
     return response
 
 
+def start_sign_in(
+    provider: Provider, *, next_path: str, popup: bool, draft: str | None
+) -> BaseResponse:
+    """Start ``provider``'s sign-in as the icons do (the start rate limit, the flow cookie, the
+    failure page); the handle sign-in (``web.handles``) starts here too."""
+    return _start(provider, next_path=next_path, popup=popup, draft=draft)
+
+
+def failure_page(
+    error: SocialAuthError, next_path: str, popup: bool, draft: str | None
+) -> BaseResponse:
+    """``_failure`` for the handle sign-in: the popup's message, or a page keeping the draft."""
+    return private(_failure(error, next_path, popup, draft))
+
+
+#: The draft a JS-off form posted, read the icons' way (the handle sign-in's POST too).
+posted_draft = _posted_draft
+
+
 @bp.route("/callback/<provider>", methods=["GET", "POST"])
 def callback(provider: str) -> BaseResponse:
     """Finish a sign-in (or a connection) started by ``login`` or ``connect``."""
+    return finish_callback(_provider(provider))
+
+
+def finish_callback(chosen: Provider) -> BaseResponse:
+    """The callback of ``chosen``'s sign-in, for this route and the handle sign-ins'."""
     after_this_request(_forget_flow)
-    chosen = _provider(provider)
     settings = get_state().flow_settings
     # Read once: ``finish_read`` checks it, and a cancel still needs to know what it was for.
     cookie = flow.read_cookie(get_cookie(flow.COOKIE_NAME), settings=settings)
@@ -208,13 +221,13 @@ def callback(provider: str) -> BaseResponse:
     try:
         result = flow.finish_read(chosen, cookie, params, _callback_url(chosen), settings=settings)
     except SignInCancelled as exc:
-        _health().failed(provider, exc)
+        _health().failed(chosen.instance_name, exc)
         connecting = cookie.state is not None and cookie.state.intent == "connect"
         return private(_cancelled(exc, connecting))
     except SignInError as exc:
-        _health().failed(provider, exc)
+        _health().failed(chosen.instance_name, exc)
         return private(_failure(exc, exc.next_path, exc.popup, exc.draft))
-    _health().finished(provider, time.perf_counter() - began)
+    _health().finished(chosen.instance_name, time.perf_counter() - began)
     try:
         if result.intent == "connect":
             return private(_finish_connect(result))
@@ -294,7 +307,7 @@ def _finish_connect(result: SignInResult) -> Response:
     try:
         resolution = linking.resolve(result.profile, current, state.store, state.linking_policy)
     except AccountConflict as exc:
-        return _conflict(current, exc, result.profile)
+        return conflict_page(current, exc, result.profile)
     except SocialAuthError as exc:
         return _failure(exc, result.next_path, False, None)
     response = redirect_to(result.next_path)
@@ -303,82 +316,3 @@ def _finish_connect(result: SignInResult) -> Response:
     else:  # linking.resolve treats an unverified guest's connection as a plain sign-in
         sign_in(response, resolution.commenter, resolution.identity)
     return response
-
-
-# -- the self-service merge ------------------------------------------------------------------
-
-
-def _conflict(current: Commenter, error: AccountConflict, profile: Profile) -> Response:
-    """The identity is someone else's. The commenter just signed in with it, so they proved
-    both: offer to merge that commenter into this one (nothing changes until they confirm)."""
-    owner = get_state().store.get_by_public_id(error.owner_public_id)
-    proof = None
-    if owner is not None and accounts.mergeable(owner):
-        proof = _merge_serializer().dumps(accounts.merge_proof(current, owner, profile))
-    response = _merge_page(current, owner, profile.provider, status=409)
-    if proof is not None:
-        set_cookie(response, MERGE_COOKIE, proof, MERGE_MAX_AGE)
-    return response
-
-
-def _merge_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(get_state().settings.secret_keys, salt=MERGE_SALT)
-
-
-def _merge_page(
-    current: Commenter, owner: Commenter | None, provider: str, *, status: int
-) -> Response:
-    state = get_state()
-    chosen = state.providers.get(provider)
-    title = chosen.display_title if chosen is not None else provider
-    preview = None
-    if owner is not None and accounts.mergeable(owner):
-        preview = state.store.merge_preview(owner, current)
-    body = render_template(
-        "social_auth/merge.html",
-        provider_title=title,
-        owner=owner,
-        current=current,
-        preview=preview,
-        blocked=owner is not None and owner.is_blocked,
-        titles=provider_titles(),
-        csrf=csrf_token(),
-        prefix=state.settings.url_prefix.rstrip("/"),
-    )
-    return no_frames(current_app.response_class(body, status=status, mimetype="text/html"))
-
-
-def _merge_claim(current: Commenter) -> tuple[Commenter, str] | None:
-    """The commenter the pending merge proof names, if it is still valid for ``current``."""
-    raw = get_cookie(MERGE_COOKIE)
-    if not raw:
-        return None
-    try:
-        proof: Any = _merge_serializer().loads(raw, max_age=MERGE_MAX_AGE)
-    except BadSignature:
-        return None
-    return accounts.merge_claim(get_state().store, current, proof)
-
-
-@bp.get("/merge")
-def merge_confirm() -> BaseResponse:
-    current = require_commenter()
-    claim = _merge_claim(current)
-    if claim is None:
-        raise InvalidInput("merge", _NO_MERGE)
-    source, provider = claim
-    return private(_merge_page(current, source, provider, status=200))
-
-
-@bp.post("/merge")
-def merge() -> BaseResponse:
-    check_csrf()
-    current = require_commenter()
-    claim = _merge_claim(current)
-    if claim is None or not accounts.mergeable(claim[0]):
-        raise InvalidInput("merge", _NO_MERGE)
-    get_state().store.merge(claim[0], current, actor=f"commenter:{current.public_id}")
-    response = redirect_to(url_for("social_auth.connections"))
-    delete_cookie(response, MERGE_COOKIE)
-    set_notice(response, "merged")
-    return private(response)

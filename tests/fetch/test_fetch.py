@@ -150,7 +150,17 @@ def test_the_setting_is_off_by_default_and_warns_when_on(caplog: pytest.LogCaptu
 
 
 def test_the_app_state_carries_the_fetcher_the_config_asks_for(tmp_path: Path):
-    assert get_state(make_app(tmp_path)).fetcher.allow_private is False
+    strict = get_state(make_app(tmp_path))
+    assert strict.fetcher.allow_private is False
     (tmp_path / "b").mkdir()
-    relaxed = make_app(tmp_path / "b", SOCIAL_AUTH_FETCH_ALLOW_PRIVATE=True)
-    assert get_state(relaxed).fetcher.allow_private is True
+    relaxed = get_state(make_app(tmp_path / "b", SOCIAL_AUTH_FETCH_ALLOW_PRIVATE=True))
+    assert relaxed.fetcher.allow_private is True
+    strict.store.engine.dispose()
+    relaxed.store.engine.dispose()
+
+
+def test_a_get_carrying_a_token_can_refuse_to_follow_redirects(site):
+    local, base = site
+    fetched = LOCAL.get(f"{base}/chain/2", follow_redirects=False)
+    assert fetched.status == 302 and fetched.headers["location"].endswith("/chain/1")
+    assert [path for path, _ in local.seen] == ["/chain/2"]
