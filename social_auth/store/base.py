@@ -3,7 +3,6 @@ config, and change tracking (which commenters a committed write changed, for the
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,20 +45,6 @@ def alembic_config() -> Any:
     return config
 
 
-def _after_commit_of(store: StoreBase) -> Callable[[Session], None]:
-    """``store.after_commit`` through a weak reference: SQLAlchemy's event registry lives as
-    long as the process, and a bound method in it would keep every store (its engine and its
-    open SQLite files) alive after its app is gone, as a test run or an app factory makes many."""
-    ref = weakref.ref(store)
-
-    def after_commit(session: Session) -> None:
-        alive = ref()
-        if alive is not None:
-            alive.after_commit(session)
-
-    return after_commit
-
-
 class StoreBase:
     """What every part of ``IdentityStore`` stands on: the engine, its sessions, this thread's
     own SQLite connections, and the change listeners."""
@@ -74,7 +59,7 @@ class StoreBase:
         self._writers = ThreadConnections(engine) if on_file else None
         self._readers = ThreadConnections(engine) if on_file else None
         event.listen(self._sessions, "after_flush", _collect_changed_commenters)
-        event.listen(self._sessions, "after_commit", _after_commit_of(self))
+        event.listen(self._sessions, "after_commit", self._after_commit)
         event.listen(self._sessions, "after_rollback", _forget_changed_commenters)
 
     # -- change notification ----------------------------------------------------------------
@@ -96,8 +81,7 @@ class StoreBase:
             for listener in self._change_listeners:
                 listener(ids)
 
-    def after_commit(self, session: Session) -> None:
-        """Tell the change listeners which commenters the committed session changed."""
+    def _after_commit(self, session: Session) -> None:
         changed = session.info.pop(_CHANGED, None)
         if changed:
             self.notify_changed(changed)
