@@ -4,6 +4,7 @@ covered without touching a test), and a commenter with a hostile profile."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy import text
 from examples.blog import create_app
 from social_auth import Commenter, Profile, get_state
 from social_auth.store import Base
+from social_auth_providers.dev import Dev
 from tests.webapp import Fakebook, Letterbox, RecordingMailer, make_app
 
 SECRET = "security-battery-secret"
@@ -48,6 +50,28 @@ def make_full_blog(tmp_path: Path, **config: Any) -> Flask:
 
 
 # -- the host app with admin pages --------------------------------------------------------------
+
+
+def served_blog_builder(folder: Path, secret: str) -> Callable[[str], Flask]:
+    """For ``serve_site``: the example blog at the address a live server got, with the test
+    providers and the dev provider, whose pages the same threaded server serves (sign-ins go
+    through the real /auth/login and /auth/callback routes)."""
+
+    def build(address: str) -> Flask:
+        return create_app(
+            {
+                "SECRET_KEY": secret,
+                "SOCIAL_AUTH_DATABASE_URI": f"sqlite:///{folder / 'auth.sqlite3'}",
+                "BLOG_DATABASE_URI": f"sqlite:///{folder / 'blog.sqlite3'}",
+                "BLOG_PROVIDER_ADAPTERS": [Fakebook, Letterbox, Dev],
+                "SOCIAL_AUTH_PROVIDERS": {"fakebook": {}, "letterbox": {}},
+                "SOCIAL_AUTH_DEV_PROVIDER": True,
+                "SOCIAL_AUTH_MAILER": RecordingMailer(),
+                "SOCIAL_AUTH_SITE_URL": address,
+            }
+        )
+
+    return build
 
 
 def is_admin() -> bool:

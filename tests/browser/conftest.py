@@ -10,10 +10,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from examples.blog import create_app
-from social_auth_providers.dev import Dev
+from tests.apps import served_blog_builder
 from tests.providers.servers import serve_site
-from tests.webapp import Fakebook, Letterbox, RecordingMailer
 
 CHROMIUM = os.environ.get("SOCIAL_AUTH_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -41,22 +39,7 @@ def dev_sign_in(page: Any, subject: str, name: str, email: str = "") -> None:
 def blog_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, str]]:
     folder = tmp_path_factory.mktemp("blog")
 
-    def build(address: str) -> Flask:
-        return create_app(
-            {
-                "SECRET_KEY": "browser-tests-secret-key",
-                "SOCIAL_AUTH_DATABASE_URI": f"sqlite:///{folder / 'auth.sqlite3'}",
-                "BLOG_DATABASE_URI": f"sqlite:///{folder / 'blog.sqlite3'}",
-                "BLOG_PROVIDER_ADAPTERS": [Fakebook, Letterbox, Dev],
-                "SOCIAL_AUTH_PROVIDERS": {"fakebook": {}, "letterbox": {}},
-                # Sign-ins go through the real /auth/login and /auth/callback routes and the dev
-                # provider's pages, served by this same threaded server.
-                "SOCIAL_AUTH_DEV_PROVIDER": True,
-                "SOCIAL_AUTH_MAILER": RecordingMailer(),
-                "SOCIAL_AUTH_SITE_URL": address,
-            }
-        )
-
+    build = served_blog_builder(folder, "browser-tests-secret-key")
     with serve_site(build) as served:
         yield served
 

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 
-from examples.blog import create_app
-from social_auth_providers.dev import Dev
+from tests.apps import served_blog_builder
 from tests.providers.servers import serve_site
-from tests.webapp import Fakebook, Letterbox, RecordingMailer
 
 POST = "/posts/sourdough-starter-in-a-week"
 NO_CONDITIONAL_UI = (
@@ -22,27 +19,12 @@ NO_CONDITIONAL_UI = (
 )
 
 
-def blog_builder(folder: Path) -> Any:
-    def build(address: str) -> Flask:
-        return create_app(
-            {
-                "SECRET_KEY": "passkey-tests-secret-key",
-                "SOCIAL_AUTH_DATABASE_URI": f"sqlite:///{folder / 'auth.sqlite3'}",
-                "BLOG_DATABASE_URI": f"sqlite:///{folder / 'blog.sqlite3'}",
-                "BLOG_PROVIDER_ADAPTERS": [Fakebook, Letterbox, Dev],
-                "SOCIAL_AUTH_PROVIDERS": {"fakebook": {}, "letterbox": {}},
-                "SOCIAL_AUTH_DEV_PROVIDER": True,
-                "SOCIAL_AUTH_MAILER": RecordingMailer(),
-                "SOCIAL_AUTH_SITE_URL": address,
-            }
-        )
-
-    return build
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, str]]:
-    with serve_site(blog_builder(tmp_path_factory.mktemp("passkeys")), host="localhost") as s:
+    with serve_site(
+        served_blog_builder(tmp_path_factory.mktemp("passkeys"), "passkey-tests-secret-key"),
+        host="localhost",
+    ) as s:
         yield s
 
 
